@@ -1,0 +1,357 @@
+//! Sensor logic: from DNS messages on the wire to hardened, aggregated RRset observations.
+//!
+//! What it is: the transforms of the collection pipeline, in order. [`Sensor::handle`] takes
+//! one DNS payload (from `dnsledger-capture`), pairs responses with the queries they answer
+//! ([`pair`]), drops what a careful passive DNS sensor must not store (unpaired, truncated,
+//! wrong RCODE or opcode, bad checksum, out of bailiwick), reconstructs the bailiwick from
+//! learned authority ([`authority`]), splits each used response into RRsets and aggregates
+//! them ([`aggregate`]); aggregated rows leave through an [`ObservationSink`].
+//!
+//! What it is not: it reads no files and no sockets, parses no DNS itself
+//! (`dnsledger-wire`), and stores nothing (sinks do). It never looks at the wall clock:
+//! all expiry follows packet time, so a capture replays identically.
+//!
+//! Main types: [`SensorConfig`], [`Sensor`], [`SensorStats`], [`RootHints`].
+//!
+//! Invariants: a record from a response that did not pair with an outstanding RD=0 query is
+//! never stored; an RRset whose owner is not at or below the bailiwick is never stored;
+//! each RRset counts once per response; memory is bounded by the pairing, authority and
+//! aggregation limits in [`SensorConfig`].
+
+pub mod aggregate;
+pub mod authority;
+mod hints;
+pub mod pair;
+mod rrsets;
+mod stats;
+
+use std::net::IpAddr;
+
+use dnsledger_capture::{ChecksumStatus, DnsPayload};
+use dnsledger_rrset::{ObservationSink, RRsetView, SinkError};
+use dnsledger_wire::{opcode, rcode, rtype, Header, Message};
+
+pub use aggregate::Aggregator;
+pub use authority::AuthorityMap;
+pub use dnsledger_rrset as model;
+pub use hints::{HintsError, RootHints};
+pub use pair::{PairKey, Pairing, PendingQuery, QueryOutcome};
+pub use stats::SensorStats;
+
+use rrsets::RRsetSplitter;
+
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
+
+/// Every setting of the sensor, with defaults that suit a resolver<->authoritative tap.
+#[derive(Clone, Debug)]
+pub struct SensorConfig {
+    /// Ports that identify the server side of an exchange.
+    pub dns_ports: Vec<u16>,
+    /// How long a query waits for its response, in packet time.
+    pub pair_timeout_nanos: i64,
+    /// Outstanding queries kept at most.
+    pub max_pending_queries: usize,
+    /// Client-side mode: also use responses to RD=1 queries, stored without bailiwick.
+    pub accept_recursion_desired: bool,
+    /// DNSDB's stricter rule: keep NOERROR only (NXDOMAIN responses are dropped).
+    pub noerror_only: bool,
+    /// Servers of the root zone, the seed of bailiwick reconstruction.
+    pub root_hints: RootHints,
+    /// Authority facts ("this address serves that zone") kept at most.
+    pub max_authority_facts: usize,
+    /// Distinct RRsets aggregated in memory before a flush to the sink.
+    pub max_rrsets: usize,
+    /// Flush at least this often in packet time (live sensors); `None` = only when full.
+    pub flush_interval_nanos: Option<i64>,
+}
+
+impl Default for SensorConfig {
+    fn default() -> SensorConfig {
+        SensorConfig {
+            dns_ports: vec![53],
+            pair_timeout_nanos: 5 * NANOS_PER_SECOND,
+            max_pending_queries: 1_000_000,
+            accept_recursion_desired: false,
+            noerror_only: false,
+            root_hints: RootHints::iana(),
+            max_authority_facts: 4_000_000,
+            max_rrsets: 2_000_000,
+            flush_interval_nanos: None,
+        }
+    }
+}
+
+/// The sensor: pairing, hardening, bailiwick and aggregation in front of a sink.
+pub struct Sensor<S: ObservationSink> {
+    config: SensorConfig,
+    pairing: Pairing,
+    authority: AuthorityMap,
+    aggregator: Aggregator,
+    splitter: RRsetSplitter,
+    sink: S,
+    stats: SensorStats,
+    last_flush_nanos: Option<i64>,
+}
+
+/// A response that paired with its query, ready for the hardening checks.
+struct PairedResponse<'m, 'p> {
+    message: &'m Message<'p>,
+    header: Header,
+    server: IpAddr,
+    qname: Box<[u8]>,
+    qtype: u16,
+    ts_nanos: i64,
+    recursion_desired: bool,
+}
+
+impl<S: ObservationSink> Sensor<S> {
+    pub fn new(config: SensorConfig, sink: S) -> Sensor<S> {
+        Sensor {
+            pairing: Pairing::new(config.pair_timeout_nanos, config.max_pending_queries),
+            authority: AuthorityMap::new(&config.root_hints, config.max_authority_facts),
+            aggregator: Aggregator::new(config.max_rrsets),
+            splitter: RRsetSplitter::default(),
+            sink,
+            stats: SensorStats::default(),
+            last_flush_nanos: None,
+            config,
+        }
+    }
+
+    /// Takes one DNS message off the wire. Errors come only from the sink.
+    pub fn handle(&mut self, payload: &DnsPayload<'_>) -> Result<(), SinkError> {
+        self.stats.messages += 1;
+        let Ok(message) = Message::parse(payload.data) else {
+            self.stats.dropped_malformed_message += 1;
+            return Ok(());
+        };
+        let is_response = message.header().qr;
+        let to_server = self.config.dns_ports.contains(&payload.dst_port);
+        let from_server = self.config.dns_ports.contains(&payload.src_port);
+        if !is_response && to_server {
+            self.handle_query(payload, &message);
+        } else if is_response && from_server {
+            self.handle_response(payload, &message);
+        } else {
+            self.stats.dropped_wrong_direction += 1;
+        }
+        self.flush_if_due(payload.ts_nanos)
+    }
+
+    fn handle_query(&mut self, payload: &DnsPayload<'_>, message: &Message<'_>) {
+        let header = message.header();
+        let Some(key) = pair_key(payload, message, Side::Query) else {
+            self.stats.queries_dropped_no_single_question += 1;
+            return;
+        };
+        self.stats.queries += 1;
+        let query = PendingQuery {
+            ts_nanos: payload.ts_nanos,
+            recursion_desired: header.rd,
+        };
+        match self.pairing.add_query(key, query) {
+            QueryOutcome::Pending => {}
+            QueryOutcome::Duplicate => self.stats.queries_duplicate += 1,
+            QueryOutcome::OverLimit => self.stats.queries_dropped_over_limit += 1,
+        }
+    }
+
+    fn handle_response(&mut self, payload: &DnsPayload<'_>, message: &Message<'_>) {
+        self.stats.responses += 1;
+        if payload.udp_checksum == ChecksumStatus::Invalid {
+            self.stats.responses_dropped_bad_checksum += 1;
+            return;
+        }
+        let Some(key) = pair_key(payload, message, Side::Response) else {
+            self.stats.responses_dropped_no_single_question += 1;
+            return;
+        };
+        let Some(query) = self.pairing.take_query(&key, payload.ts_nanos) else {
+            self.stats.responses_dropped_unsolicited += 1;
+            return;
+        };
+        self.stats.pairs += 1;
+        let response = PairedResponse {
+            message,
+            header: message.header(),
+            server: payload.src,
+            qname: key.qname,
+            qtype: key.qtype,
+            ts_nanos: payload.ts_nanos,
+            recursion_desired: query.recursion_desired,
+        };
+        if self.passes_checks(&response) {
+            self.use_response(&response);
+        }
+    }
+
+    /// The per-response hardening rules, each drop counted by its reason.
+    fn passes_checks(&mut self, response: &PairedResponse<'_, '_>) -> bool {
+        let header = &response.header;
+        let stats = &mut self.stats;
+        let counter = if response.recursion_desired && !self.config.accept_recursion_desired {
+            &mut stats.responses_dropped_recursion_desired
+        } else if header.opcode != opcode::QUERY {
+            &mut stats.responses_dropped_opcode
+        } else if header.tc {
+            &mut stats.responses_dropped_truncated_tc
+        } else {
+            match header.rcode {
+                rcode::NOERROR => return true,
+                rcode::NXDOMAIN if !self.config.noerror_only => return true,
+                rcode::NXDOMAIN => &mut stats.responses_dropped_rcode_nxdomain,
+                rcode::FORMERR => &mut stats.responses_dropped_rcode_formerr,
+                rcode::SERVFAIL => &mut stats.responses_dropped_rcode_servfail,
+                rcode::NOTIMP => &mut stats.responses_dropped_rcode_notimp,
+                rcode::REFUSED => &mut stats.responses_dropped_rcode_refused,
+                _ => &mut stats.responses_dropped_rcode_other,
+            }
+        };
+        *counter += 1;
+        false
+    }
+
+    fn use_response(&mut self, response: &PairedResponse<'_, '_>) {
+        let client_side = response.recursion_desired;
+        // The bailiwick is a suffix of the qname: it borrows the response, not the sensor.
+        let bailiwick = match client_side {
+            true => None,
+            false => {
+                let zone = self
+                    .authority
+                    .bailiwick(response.server, &response.qname, response.qtype);
+                if zone.is_none() {
+                    self.stats.responses_dropped_unknown_server += 1;
+                    return;
+                }
+                zone
+            }
+        };
+        if self.splitter.load(response.message).is_err() {
+            self.stats.responses_dropped_malformed_records += 1;
+            return;
+        }
+        self.stats.records_skipped_meta += self.splitter.skipped_meta;
+        self.stats.records_skipped_class += self.splitter.skipped_class;
+        self.stats.responses_used += 1;
+        self.stats.responses_used_client_side += u64::from(client_side);
+        let time = response.ts_nanos.div_euclid(NANOS_PER_SECOND);
+        self.record_rrsets(bailiwick, time);
+    }
+
+    /// Aggregates the loaded response's RRsets that lie within `bailiwick`, and learns
+    /// authority from them (never from client-side data, which has no bailiwick).
+    fn record_rrsets(&mut self, bailiwick: Option<&[u8]>, time: i64) {
+        for rrset in self.splitter.rrsets() {
+            if let Some(zone) = bailiwick {
+                if !dnsledger_wire::is_subdomain_wire(rrset.owner, zone) {
+                    self.stats.rrsets_dropped_out_of_bailiwick += 1;
+                    continue;
+                }
+                learn_authority(&mut self.authority, &rrset);
+            }
+            self.stats.rrsets_accepted += 1;
+            let view = RRsetView {
+                rrname: rrset.owner,
+                rrtype: rrset.rtype,
+                bailiwick,
+                rdata: &rrset.rdata,
+            };
+            self.aggregator.observe(&view, time);
+        }
+    }
+
+    fn flush_if_due(&mut self, now_nanos: i64) -> Result<(), SinkError> {
+        let last = *self.last_flush_nanos.get_or_insert(now_nanos);
+        let interval_passed = self
+            .config
+            .flush_interval_nanos
+            .is_some_and(|interval| now_nanos.saturating_sub(last) >= interval);
+        if self.aggregator.is_full() || interval_passed {
+            self.last_flush_nanos = Some(now_nanos);
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Hands everything aggregated so far to the sink.
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        if self.aggregator.is_empty() {
+            return Ok(());
+        }
+        let batch = self.aggregator.drain();
+        self.stats.flushes += 1;
+        self.stats.rrsets_flushed += batch.len() as u64;
+        self.sink.accept(batch)
+    }
+
+    /// Ends the input: outstanding queries count as unanswered, everything is flushed.
+    pub fn finish(mut self) -> Result<(S, SensorStats), SinkError> {
+        self.pairing.finish();
+        self.flush()?;
+        self.sink.flush()?;
+        let stats = self.stats();
+        Ok((self.sink, stats))
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> SensorStats {
+        let mut stats = self.stats.clone();
+        stats.queries_unanswered = self.pairing.expired();
+        stats.authority_facts_dropped_over_limit = self.authority.refused();
+        stats
+    }
+
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+}
+
+/// Learns "these servers serve this zone" from an accepted NS RRset and "this server has
+/// that address" from an accepted A/AAAA RRset.
+fn learn_authority(authority: &mut AuthorityMap, rrset: &rrsets::SplitRRset<'_>) {
+    for rdata in &rrset.rdata {
+        match (rrset.rtype, rdata.len()) {
+            (rtype::NS, _) => authority.learn_nameserver(rrset.owner, rdata),
+            (rtype::A, 4) => {
+                let octets: [u8; 4] = (*rdata).try_into().unwrap_or_default();
+                authority.learn_address(rrset.owner, IpAddr::from(octets));
+            }
+            (rtype::AAAA, 16) => {
+                let octets: [u8; 16] = (*rdata).try_into().unwrap_or_default();
+                authority.learn_address(rrset.owner, IpAddr::from(octets));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Query,
+    Response,
+}
+
+/// The pairing key of a message; a response reads its endpoints mirrored. `None` unless
+/// the message has exactly one question.
+fn pair_key(payload: &DnsPayload<'_>, message: &Message<'_>, side: Side) -> Option<PairKey> {
+    let header = message.header();
+    let question = message.question().filter(|_| header.qdcount == 1)?;
+    let (client, client_port, server, server_port) = match side {
+        Side::Query => (payload.src, payload.src_port, payload.dst, payload.dst_port),
+        Side::Response => (payload.dst, payload.dst_port, payload.src, payload.src_port),
+    };
+    let mut qname = Vec::with_capacity(64);
+    question.qname.write_canonical(&mut qname);
+    Some(PairKey {
+        transport: payload.transport,
+        client,
+        client_port,
+        server,
+        server_port,
+        id: header.id,
+        qtype: question.qtype,
+        qclass: question.qclass,
+        qname: qname.into_boxed_slice(),
+    })
+}

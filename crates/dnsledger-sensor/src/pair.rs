@@ -1,0 +1,192 @@
+//! Pairing: each response must answer an outstanding query, or it is never used.
+
+use std::net::IpAddr;
+
+use dnsledger_capture::Transport;
+use hashbrown::HashMap;
+
+/// Everything a response must share with its query: transport, both endpoints, DNS id and
+/// the question (qname compared in lower case, so the 0x20 trick's mixed case still pairs).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PairKey {
+    pub transport: Transport,
+    pub client: IpAddr,
+    pub client_port: u16,
+    pub server: IpAddr,
+    pub server_port: u16,
+    pub id: u16,
+    pub qtype: u16,
+    pub qclass: u16,
+    /// Canonical (lower-case, uncompressed) wire form of the qname.
+    pub qname: Box<[u8]>,
+}
+
+/// What is remembered about an outstanding query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingQuery {
+    pub ts_nanos: i64,
+    pub recursion_desired: bool,
+}
+
+/// Why a query was not remembered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryOutcome {
+    Pending,
+    /// The same key was already pending (a retransmission): the newer one replaces it.
+    Duplicate,
+    /// The table is full even after expiring old queries.
+    OverLimit,
+}
+
+/// Outstanding queries, expired by packet time so that a capture replays the same way
+/// whenever it is read.
+#[derive(Debug)]
+pub struct Pairing {
+    pending: HashMap<PairKey, PendingQuery>,
+    timeout_nanos: i64,
+    max_pending: usize,
+    last_sweep_nanos: i64,
+    expired: u64,
+}
+
+impl Pairing {
+    pub fn new(timeout_nanos: i64, max_pending: usize) -> Pairing {
+        Pairing {
+            pending: HashMap::new(),
+            timeout_nanos,
+            max_pending,
+            last_sweep_nanos: i64::MIN,
+            expired: 0,
+        }
+    }
+
+    /// Remembers a query seen at `query.ts_nanos`.
+    pub fn add_query(&mut self, key: PairKey, query: PendingQuery) -> QueryOutcome {
+        self.sweep_if_due(query.ts_nanos);
+        if self.pending.len() >= self.max_pending && !self.pending.contains_key(&key) {
+            self.sweep(query.ts_nanos);
+            if self.pending.len() >= self.max_pending {
+                return QueryOutcome::OverLimit;
+            }
+        }
+        match self.pending.insert(key, query) {
+            Some(_) => QueryOutcome::Duplicate,
+            None => QueryOutcome::Pending,
+        }
+    }
+
+    /// The query a response seen at `ts_nanos` answers, if one is outstanding and not
+    /// older than the timeout. A query pairs at most once: it is removed here.
+    pub fn take_query(&mut self, key: &PairKey, ts_nanos: i64) -> Option<PendingQuery> {
+        self.sweep_if_due(ts_nanos);
+        let query = self.pending.remove(key)?;
+        if ts_nanos.saturating_sub(query.ts_nanos) > self.timeout_nanos {
+            self.expired += 1;
+            return None;
+        }
+        Some(query)
+    }
+
+    /// Queries that expired unanswered so far.
+    pub fn expired(&self) -> u64 {
+        self.expired
+    }
+
+    /// Queries still outstanding.
+    pub fn outstanding(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Counts everything still outstanding as unanswered (end of input).
+    pub fn finish(&mut self) {
+        self.expired += self.pending.len() as u64;
+        self.pending.clear();
+    }
+
+    /// A full sweep costs one pass over the table, so it runs once per timeout of packet
+    /// time: each entry is visited about twice in its life.
+    fn sweep_if_due(&mut self, now_nanos: i64) {
+        if now_nanos.saturating_sub(self.last_sweep_nanos) >= self.timeout_nanos {
+            self.sweep(now_nanos);
+        }
+    }
+
+    fn sweep(&mut self, now_nanos: i64) {
+        let timeout = self.timeout_nanos;
+        let before = self.pending.len();
+        self.pending
+            .retain(|_, query| now_nanos.saturating_sub(query.ts_nanos) <= timeout);
+        self.expired += (before - self.pending.len()) as u64;
+        self.last_sweep_nanos = now_nanos;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: i64 = 1_000_000_000;
+
+    fn key(id: u16) -> PairKey {
+        PairKey {
+            transport: Transport::Udp,
+            client: "127.0.0.2".parse().unwrap(),
+            client_port: 40000,
+            server: "127.0.0.11".parse().unwrap(),
+            server_port: 53,
+            id,
+            qtype: 1,
+            qclass: 1,
+            qname: Box::from(&b"\x03com\x00"[..]),
+        }
+    }
+
+    fn query(ts_nanos: i64) -> PendingQuery {
+        PendingQuery {
+            ts_nanos,
+            recursion_desired: false,
+        }
+    }
+
+    #[test]
+    fn a_query_pairs_with_the_first_response_only() {
+        let mut pairing = Pairing::new(5 * SECOND, 100);
+        assert_eq!(pairing.add_query(key(1), query(0)), QueryOutcome::Pending);
+        assert_eq!(pairing.take_query(&key(1), SECOND), Some(query(0)));
+        assert_eq!(pairing.take_query(&key(1), SECOND), None);
+    }
+
+    #[test]
+    fn a_late_response_does_not_pair_and_the_query_counts_as_expired() {
+        let mut pairing = Pairing::new(5 * SECOND, 100);
+        pairing.add_query(key(1), query(0));
+        assert_eq!(pairing.take_query(&key(1), 6 * SECOND), None);
+        assert_eq!(pairing.expired(), 1);
+    }
+
+    #[test]
+    fn expiry_follows_packet_time() {
+        let mut pairing = Pairing::new(5 * SECOND, 100);
+        pairing.add_query(key(1), query(0));
+        pairing.add_query(key(2), query(10 * SECOND));
+        assert_eq!(pairing.expired(), 1);
+        assert_eq!(pairing.outstanding(), 1);
+    }
+
+    #[test]
+    fn the_table_bound_refuses_new_queries() {
+        let mut pairing = Pairing::new(5 * SECOND, 2);
+        pairing.add_query(key(1), query(0));
+        pairing.add_query(key(2), query(0));
+        assert_eq!(pairing.add_query(key(3), query(1)), QueryOutcome::OverLimit);
+        assert_eq!(pairing.add_query(key(2), query(1)), QueryOutcome::Duplicate);
+    }
+
+    #[test]
+    fn finish_counts_outstanding_queries_as_unanswered() {
+        let mut pairing = Pairing::new(5 * SECOND, 10);
+        pairing.add_query(key(1), query(0));
+        pairing.finish();
+        assert_eq!((pairing.expired(), pairing.outstanding()), (1, 0));
+    }
+}

@@ -1,0 +1,388 @@
+//! Presentation-text building blocks, each mirroring the dnspython function named in its
+//! comment, so that the rdata formatter can be read side by side with dnspython.
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+
+use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
+use crate::WireError;
+
+/// Appends a name's presentation text (dnspython `Name.to_text`, `dns.name._escapify`):
+/// every label followed by a dot, `.` for the root. `"().;\@$` are backslash-escaped,
+/// other bytes outside 0x21..=0x7e become `\DDD`.
+pub(crate) fn push_labels_text<'a>(out: &mut String, labels: impl Iterator<Item = &'a [u8]>) {
+    let mut any = false;
+    for label in labels {
+        any = true;
+        for &c in label {
+            match c {
+                b'"' | b'(' | b')' | b'.' | b';' | b'\\' | b'@' | b'$' => {
+                    out.push('\\');
+                    out.push(char::from(c));
+                }
+                0x21..=0x7e => out.push(char::from(c)),
+                _ => push_ddd(out, c),
+            }
+        }
+        out.push('.');
+    }
+    if !any {
+        out.push('.');
+    }
+}
+
+fn push_ddd(out: &mut String, c: u8) {
+    let _ = write!(out, "\\{c:03}");
+}
+
+/// Parses a name's presentation text into canonical (lower-case) wire form. Relative names
+/// are taken as absolute. Escapes: `\DDD` (three decimal digits, at most 255) and `\X`.
+pub(crate) fn name_wire_from_text(s: &str) -> Result<Vec<u8>, WireError> {
+    if s == "." {
+        return Ok(vec![0]);
+    }
+    if s.is_empty() {
+        return Err(WireError::BadText("empty name"));
+    }
+    let mut wire = Vec::with_capacity(s.len() + 2);
+    let mut label_start = 0usize;
+    wire.push(0); // length byte of the first label, patched when the label ends
+    let mut bytes = s.bytes();
+    let mut ended_with_dot = false;
+    while let Some(c) = bytes.next() {
+        ended_with_dot = false;
+        let byte = match c {
+            b'.' => {
+                close_label(&mut wire, label_start)?;
+                label_start = wire.len();
+                wire.push(0);
+                ended_with_dot = true;
+                continue;
+            }
+            b'\\' => unescape(&mut bytes)?,
+            c if c.is_ascii() => c,
+            _ => return Err(WireError::BadText("non-ASCII character in name")),
+        };
+        wire.push(byte.to_ascii_lowercase());
+    }
+    if !ended_with_dot {
+        close_label(&mut wire, label_start)?;
+        wire.push(0);
+    }
+    if wire.len() > MAX_NAME_LEN {
+        return Err(WireError::NameTooLong);
+    }
+    Ok(wire)
+}
+
+/// Patches the length byte of the label that starts at `label_start`.
+fn close_label(wire: &mut [u8], label_start: usize) -> Result<(), WireError> {
+    let len = wire.len() - label_start - 1;
+    if len == 0 {
+        return Err(WireError::EmptyLabel);
+    }
+    if len > MAX_LABEL_LEN {
+        return Err(WireError::LabelTooLong);
+    }
+    if let Some(b) = wire.get_mut(label_start) {
+        *b = len as u8; // <= 63
+    }
+    Ok(())
+}
+
+/// The byte an escape stands for; the backslash has been consumed.
+fn unescape(bytes: &mut std::str::Bytes<'_>) -> Result<u8, WireError> {
+    let first = bytes.next().ok_or(WireError::BadText("backslash at end"))?;
+    if !first.is_ascii_digit() {
+        return if first.is_ascii() {
+            Ok(first)
+        } else {
+            Err(WireError::BadText("non-ASCII character in name"))
+        };
+    }
+    let mut value = u32::from(first - b'0');
+    for _ in 0..2 {
+        match bytes.next() {
+            Some(d) if d.is_ascii_digit() => value = value * 10 + u32::from(d - b'0'),
+            _ => return Err(WireError::BadText("\\DDD escape needs three digits")),
+        }
+    }
+    u8::try_from(value).map_err(|_| WireError::BadText("\\DDD escape above 255"))
+}
+
+/// Appends bytes escaped like dnspython's `dns.rdata._escapify` (without quotes): `"` and
+/// `\` backslash-escaped, 0x20..=0x7e literal, everything else `\DDD`.
+pub(crate) fn push_escaped(out: &mut String, bytes: &[u8]) {
+    for &c in bytes {
+        match c {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(char::from(c));
+            }
+            0x20..=0x7e => out.push(char::from(c)),
+            _ => push_ddd(out, c),
+        }
+    }
+}
+
+/// A character-string in double quotes (TXT, HINFO, NAPTR, CAA value, URI target...).
+pub(crate) fn push_quoted(out: &mut String, bytes: &[u8]) {
+    out.push('"');
+    push_escaped(out, bytes);
+    out.push('"');
+}
+
+/// The lower-case digit of `v` in base `radix` (`v` is always masked below the radix).
+fn digit(v: u32, radix: u32) -> char {
+    char::from_digit(v, radix).unwrap_or('?')
+}
+
+/// Lower-case hex without separators (`binascii.hexlify`).
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(digit(u32::from(b >> 4), 16));
+        out.push(digit(u32::from(b & 0x0f), 16));
+    }
+}
+
+/// Standard base64 with padding, in one piece (dnspython with `chunksize=0`).
+pub(crate) fn push_base64(out: &mut String, bytes: &[u8]) {
+    base64::engine::general_purpose::STANDARD.encode_string(bytes, out);
+}
+
+/// RFC 4648 base32hex, lower case, without padding (dnspython NSEC3 next hashed owner).
+/// The base32hex alphabet is exactly the digits of radix 32.
+pub(crate) fn push_base32hex(out: &mut String, bytes: &[u8]) {
+    let mut acc = 0u32;
+    let mut bits = 0u32;
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(digit((acc >> bits) & 0x1f, 32));
+        }
+        acc &= (1 << bits) - 1; // keep only the bits not yet printed
+    }
+    if bits > 0 {
+        out.push(digit((acc << (5 - bits)) & 0x1f, 32));
+    }
+}
+
+/// Dotted quad (`dns.ipv4.inet_ntoa`).
+pub(crate) fn push_ipv4(out: &mut String, a: [u8; 4]) {
+    let _ = write!(out, "{}.{}.{}.{}", a[0], a[1], a[2], a[3]);
+}
+
+/// IPv6 text exactly as `dns.ipv6.inet_ntoa` writes it: groups without leading zeros, the
+/// first longest run of two or more zero groups as `::`, and the two embedded-IPv4 forms
+/// `::a.b.c.d` (six leading zero groups) and `::ffff:a.b.c.d`.
+pub(crate) fn push_ipv6(out: &mut String, a: [u8; 16]) {
+    let mut groups = [0u16; 8];
+    for (g, pair) in groups.iter_mut().zip(a.chunks_exact(2)) {
+        *g = pair.first_chunk().map_or(0, |p| u16::from_be_bytes(*p));
+    }
+    let (best_start, best_len) = longest_zero_run(&groups);
+    if best_len > 1 {
+        let mapped = best_len == 5 && groups.get(5) == Some(&0xffff);
+        if best_start == 0 && (best_len == 6 || mapped) {
+            out.push_str(if best_len == 6 { "::" } else { "::ffff:" });
+            let [.., a12, a13, a14, a15] = a;
+            push_ipv4(out, [a12, a13, a14, a15]);
+            return;
+        }
+        push_groups(out, groups.get(..best_start).unwrap_or_default());
+        out.push_str("::");
+        push_groups(out, groups.get(best_start + best_len..).unwrap_or_default());
+    } else {
+        push_groups(out, &groups);
+    }
+}
+
+/// Start and length of the first longest run of zero groups (length 0 if none).
+fn longest_zero_run(groups: &[u16; 8]) -> (usize, usize) {
+    let (mut best_start, mut best_len) = (0usize, 0usize);
+    let mut run_start = None;
+    for i in 0..=groups.len() {
+        let zero = groups.get(i) == Some(&0);
+        match (zero, run_start) {
+            (true, None) => run_start = Some(i),
+            (false, Some(start)) => {
+                if i - start > best_len {
+                    (best_start, best_len) = (start, i - start);
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    (best_start, best_len)
+}
+
+fn push_groups(out: &mut String, groups: &[u16]) {
+    for (i, g) in groups.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        let _ = write!(out, "{g:x}");
+    }
+}
+
+/// RRSIG/SIG time as `YYYYMMDDHHMMSS` in UTC (dnspython `posixtime_to_sigtime`: the
+/// 32-bit value taken as plain seconds since 1970, no serial-number arithmetic).
+pub(crate) fn push_sigtime(out: &mut String, t: u32) {
+    let days = i64::from(t / 86_400);
+    let secs = t % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    let _ = write!(
+        out,
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+}
+
+/// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(f: impl FnOnce(&mut String)) -> String {
+        let mut s = String::new();
+        f(&mut s);
+        s
+    }
+
+    #[test]
+    fn name_text_escapes() {
+        let labels: [&[u8]; 3] = [b"a.b\\c\"d", b"(x);@$ \x7f\x00", b"Z"];
+        let s = with(|s| push_labels_text(s, labels.into_iter()));
+        assert_eq!(s, "a\\.b\\\\c\\\"d.\\(x\\)\\;\\@\\$\\032\\127\\000.Z.");
+        assert_eq!(with(|s| push_labels_text(s, std::iter::empty())), ".");
+    }
+
+    #[test]
+    fn name_from_text() {
+        let ok: &[(&str, &[u8])] = &[
+            (".", b"\x00"),
+            ("com", b"\x03com\x00"),
+            ("CoM.", b"\x03com\x00"),
+            ("a\\.b.c", b"\x03a.b\x01c\x00"),
+            ("\\065\\\\x.", b"\x03a\\x\x00"),
+            ("\\000", b"\x01\x00\x00"),
+        ];
+        for (text, wire) in ok {
+            assert_eq!(name_wire_from_text(text).as_deref(), Ok(*wire), "{text}");
+        }
+        let long_label = "a".repeat(64);
+        let long_name = ["a".repeat(63).as_str(); 4].join(".");
+        let bad: &[(&str, WireError)] = &[
+            ("", WireError::BadText("empty name")),
+            ("..", WireError::EmptyLabel),
+            ("a..b", WireError::EmptyLabel),
+            (".a", WireError::EmptyLabel),
+            (&long_label, WireError::LabelTooLong),
+            (&long_name, WireError::NameTooLong),
+            ("a\\", WireError::BadText("backslash at end")),
+            (
+                "a\\25",
+                WireError::BadText("\\DDD escape needs three digits"),
+            ),
+            ("a\\256", WireError::BadText("\\DDD escape above 255")),
+            ("é.com", WireError::BadText("non-ASCII character in name")),
+        ];
+        for (text, err) in bad {
+            assert_eq!(name_wire_from_text(text), Err(*err), "{text}");
+        }
+        // 255 bytes exactly is fine.
+        let max = [
+            "a".repeat(63).as_str(),
+            &"a".repeat(63),
+            &"a".repeat(63),
+            &"a".repeat(61),
+        ]
+        .join(".");
+        assert_eq!(name_wire_from_text(&max).map(|w| w.len()), Ok(255));
+    }
+
+    #[test]
+    fn quoted_strings() {
+        assert_eq!(with(|s| push_quoted(s, b"")), "\"\"");
+        assert_eq!(
+            with(|s| push_quoted(s, b"a \"b\" \\ \x01\xff;")),
+            "\"a \\\"b\\\" \\\\ \\001\\255;\""
+        );
+    }
+
+    #[test]
+    fn encodings() {
+        assert_eq!(with(|s| push_hex(s, &[0x00, 0xab, 0xff])), "00abff");
+        assert_eq!(with(|s| push_base64(s, b"hello")), "aGVsbG8=");
+        for (input, want) in [
+            (&b""[..], ""),
+            (b"f", "co"),
+            (b"fo", "cpng"),
+            (b"foo", "cpnmu"),
+            (b"foob", "cpnmuog"),
+            (b"fooba", "cpnmuoj1"),
+            (b"foobar", "cpnmuoj1e8"),
+        ] {
+            assert_eq!(with(|s| push_base32hex(s, input)), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn ipv6_like_dnspython() {
+        let cases: &[(&str, &str)] = &[
+            ("20010db8000000000000000000000001", "2001:db8::1"),
+            ("00000000000000000000000000000000", "::"),
+            ("00000000000000000000000000000001", "::1"),
+            ("00000000000000000000ffff01020304", "::ffff:1.2.3.4"),
+            ("00000000000000000000000001020304", "::1.2.3.4"),
+            ("20010db8000000010000000000000000", "2001:db8:0:1::"),
+            ("20010db8000000010001000100010001", "2001:db8:0:1:1:1:1:1"),
+            ("20010000000000010000000000000001", "2001:0:0:1::1"),
+            ("20010000000000010000000000010001", "2001::1:0:0:1:1"),
+            ("0000000000000000000000000001ffff", "::0.1.255.255"),
+            ("fe800000000000000000000000000000", "fe80::"),
+            ("00010000000000000000ffff01020304", "1::ffff:102:304"),
+        ];
+        for (hex, want) in cases {
+            let v: Vec<u8> = (0..16)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+                .collect();
+            let a: [u8; 16] = v.try_into().unwrap();
+            assert_eq!(with(|s| push_ipv6(s, a)), *want, "{hex}");
+        }
+    }
+
+    #[test]
+    fn sigtimes() {
+        for (t, want) in [
+            (0u32, "19700101000000"),
+            (1_735_689_600, "20250101000000"),
+            (2_051_222_400, "20350101000000"),
+            (951_782_400, "20000229000000"),
+            (u32::MAX, "21060207062815"),
+            (1_709_210_096, "20240229123456"),
+        ] {
+            assert_eq!(with(|s| push_sigtime(s, t)), want, "{t}");
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! `dnsledger sensor --read FILE...`: captures in, COF NDJSON RRsets out.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use dnsledger_capture::{CaptureReader, DecodeStats, Decoder, DecoderConfig};
+use dnsledger_rrset::{CofSink, SinkError};
+use dnsledger_sensor::{RootHints, Sensor, SensorConfig, SensorStats};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::exit;
+
+#[derive(Args, Debug)]
+pub struct SensorArgs {
+    /// Capture files to read (pcap, pcapng, either gzip-compressed; `-` = standard input).
+    /// Read in order through one sensor, so a query in one file pairs with its response in
+    /// the next.
+    #[arg(long = "read", short = 'r', required = true, num_args = 1.., value_name = "FILE")]
+    read: Vec<PathBuf>,
+
+    /// Where to write the aggregated RRsets (COF NDJSON); `-` = standard output.
+    #[arg(long, short = 'o', default_value = "-", value_name = "PATH")]
+    output: PathBuf,
+
+    /// Root hints in named.root zone-file format (default: the IANA root servers).
+    #[arg(long, value_name = "FILE")]
+    root_hints: Option<PathBuf>,
+
+    /// Client-side mode: also use responses to RD=1 queries (stub <-> resolver traffic).
+    /// They carry no bailiwick and are written without one.
+    #[arg(long)]
+    accept_rd: bool,
+
+    /// Keep NOERROR responses only (as DNSDB does); by default NXDOMAIN is used too.
+    #[arg(long)]
+    noerror_only: bool,
+
+    /// Seconds a query waits for its response (packet time).
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pair_timeout: f64,
+
+    /// Server-side DNS ports (repeat for several).
+    #[arg(long = "dns-port", default_values_t = [53u16], value_name = "PORT")]
+    dns_ports: Vec<u16>,
+
+    /// Distinct RRsets held in memory before they are flushed to the output.
+    #[arg(long, default_value_t = 2_000_000, value_name = "N")]
+    max_rrsets: usize,
+
+    /// Also write every counter as one JSON object to this file.
+    #[arg(long, value_name = "PATH")]
+    stats_json: Option<PathBuf>,
+}
+
+pub fn run(args: &SensorArgs) -> Result<u8> {
+    let config = sensor_config(args)?;
+    let output = open_output(&args.output)?;
+    let mut decoder = Decoder::new(DecoderConfig {
+        dns_ports: args.dns_ports.clone(),
+        ..DecoderConfig::default()
+    });
+    let mut sensor = Sensor::new(config, CofSink::new(output));
+    let progress = progress_bar(&args.read);
+    let mut status = exit::OK;
+    for path in &args.read {
+        let outcome = read_capture(path, &mut decoder, &mut sensor, &progress)?;
+        status = status.max(outcome);
+    }
+    progress.finish_and_clear();
+    decoder.finish();
+    let (_sink, sensor_stats) = sensor.finish().context("writing the output")?;
+    report(decoder.stats(), &sensor_stats, args.stats_json.as_deref())?;
+    Ok(status)
+}
+
+fn sensor_config(args: &SensorArgs) -> Result<SensorConfig> {
+    let root_hints = match &args.root_hints {
+        None => RootHints::iana(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading root hints {}", path.display()))?;
+            RootHints::parse(&text).with_context(|| format!("in {}", path.display()))?
+        }
+    };
+    anyhow::ensure!(
+        args.pair_timeout.is_finite() && args.pair_timeout > 0.0,
+        "--pair-timeout must be a positive number of seconds"
+    );
+    Ok(SensorConfig {
+        dns_ports: args.dns_ports.clone(),
+        pair_timeout_nanos: (args.pair_timeout * 1e9) as i64,
+        accept_recursion_desired: args.accept_rd,
+        noerror_only: args.noerror_only,
+        root_hints,
+        max_rrsets: args.max_rrsets,
+        ..SensorConfig::default()
+    })
+}
+
+fn open_output(path: &Path) -> Result<Box<dyn Write>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufWriter::new(std::io::stdout().lock())));
+    }
+    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(Box::new(BufWriter::new(file)))
+}
+
+/// A byte progress bar over all inputs; invisible when stderr is not a terminal.
+fn progress_bar(paths: &[PathBuf]) -> ProgressBar {
+    let total: u64 = paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Reads one capture through the decoder into the sensor. A file that cannot be opened is
+/// an error line and `exit::ERROR`; damage part-way is reported and `exit::DAMAGED_INPUT`;
+/// only a failing output aborts the run.
+fn read_capture<W: Write>(
+    path: &Path,
+    decoder: &mut Decoder,
+    sensor: &mut Sensor<CofSink<W>>,
+    progress: &ProgressBar,
+) -> Result<u8> {
+    let mut reader = match CaptureReader::open(path) {
+        Ok(reader) => reader,
+        Err(error) => {
+            eprintln!("dnsledger: error: {}: {error}", path.display());
+            return Ok(exit::ERROR);
+        }
+    };
+    progress.set_message(path.display().to_string());
+    let start = progress.position();
+    let mut sink_error: Option<SinkError> = None;
+    let mut status = exit::OK;
+    loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => decoder.decode(&frame, &mut |payload| {
+                if sink_error.is_none() {
+                    sink_error = sensor.handle(payload).err();
+                }
+            }),
+            Ok(None) => break,
+            Err(error) => {
+                eprintln!("dnsledger: warning: {}: {error}; the data before it was used", path.display());
+                status = exit::DAMAGED_INPUT;
+                break;
+            }
+        }
+        if let Some(error) = sink_error.take() {
+            return Err(error).context("writing the output");
+        }
+        progress.set_position(start + reader.bytes_read());
+    }
+    Ok(status)
+}
+
+/// Counters on stderr, every non-zero one by name; optionally all of them as JSON.
+fn report(capture: &DecodeStats, sensor: &SensorStats, json_path: Option<&Path>) -> Result<()> {
+    let capture = capture.counters();
+    let sensor = sensor.counters();
+    let mut err = std::io::stderr().lock();
+    for (section, counters) in [("capture", &capture), ("sensor", &sensor)] {
+        for (name, value) in counters.iter().filter(|(_, v)| *v > 0) {
+            writeln!(err, "{section}.{name} {value}")?;
+        }
+    }
+    if let Some(path) = json_path {
+        let object: serde_json::Map<String, serde_json::Value> = capture
+            .iter()
+            .map(|(n, v)| (format!("capture.{n}"), (*v).into()))
+            .chain(sensor.iter().map(|(n, v)| (format!("sensor.{n}"), (*v).into())))
+            .collect();
+        std::fs::write(path, serde_json::to_string_pretty(&object)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! Helpers shared by the binary's integration tests: run the real binary, read fixtures.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde::Deserialize;
+
+/// Absolute path of a file under the repository's `fixtures/`.
+pub fn fixture(relative: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(relative);
+    assert!(path.exists(), "fixture missing: {}", path.display());
+    path.to_string_lossy().into_owned()
+}
+
+/// A fresh directory for one test's files, under the target directory.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn read_gz_lines(path: &str) -> Vec<String> {
+    let file = std::fs::File::open(path).unwrap();
+    BufReader::new(flate2::read::GzDecoder::new(file))
+        .lines()
+        .map(Result::unwrap)
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
+/// One COF line as `dnsledger sensor` writes it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct CofRow {
+    pub rrname: String,
+    pub rrtype: String,
+    pub rdata: Vec<String>,
+    pub bailiwick: Option<String>,
+    pub count: u64,
+    pub time_first: i64,
+    pub time_last: i64,
+}
+
+/// One line of the testbed's expected files.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExpectedRow {
+    pub rrname: String,
+    pub rrtype: String,
+    pub rdata: Vec<String>,
+    pub bailiwick: Option<String>,
+    pub count: u64,
+    pub time_first: f64,
+    pub time_last: f64,
+}
+
+/// (rrname, rrtype, bailiwick, sorted rdata): the RRset identity in presentation form.
+pub type RowKey = (String, String, String, Vec<String>);
+
+fn key(rrname: &str, rrtype: &str, bailiwick: &str, rdata: &[String]) -> RowKey {
+    let mut rdata = rdata.to_vec();
+    rdata.sort();
+    (rrname.to_string(), rrtype.to_string(), bailiwick.to_string(), rdata)
+}
+
+impl CofRow {
+    pub fn key(&self) -> RowKey {
+        key(&self.rrname, &self.rrtype, self.bailiwick.as_deref().unwrap_or(""), &self.rdata)
+    }
+}
+
+impl ExpectedRow {
+    pub fn key(&self) -> RowKey {
+        key(&self.rrname, &self.rrtype, self.bailiwick.as_deref().unwrap_or(""), &self.rdata)
+    }
+}
+
+pub struct SensorRun {
+    pub status: i32,
+    pub rows: Vec<CofRow>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `dnsledger sensor ARGS...` and parses its standard output as COF lines.
+pub fn run_sensor(args: &[&str]) -> SensorRun {
+    let output = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
+        .arg("sensor")
+        .args(args)
+        .output()
+        .expect("the dnsledger binary runs");
+    let stdout = String::from_utf8(output.stdout).expect("output is UTF-8");
+    let rows = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("bad COF line {line:?}: {e}")))
+        .collect();
+    SensorRun {
+        status: output.status.code().unwrap_or(-1),
+        rows,
+        stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The shared corpus for the corpus tier: `DNSLEDGER_CORPUS` must name it. Missing = failure,
+/// never a skip.
+pub fn corpus_dir() -> PathBuf {
+    let dir = std::env::var_os("DNSLEDGER_CORPUS")
+        .map(PathBuf::from)
+        .expect("DNSLEDGER_CORPUS must name the shared corpus (run: scripts/test --corpus DIR)");
+    assert!(dir.join("testbed").is_dir(), "{} has no testbed/", dir.display());
+    assert!(dir.join("public").is_dir(), "{} has no public/", dir.display());
+    dir
+}
+
+/// Expected rows of a testbed file, keyed by identity, with (count, first s, last s).
+pub fn expected_rows(path: &std::path::Path) -> std::collections::BTreeMap<RowKey, (u64, i64, i64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| serde_json::from_str::<ExpectedRow>(line).unwrap())
+        .map(|row| (row.key(), (row.count, row.time_first.floor() as i64, row.time_last.floor() as i64)))
+        .collect()
+}
+
+/// Our rows keyed like [`expected_rows`]; panics if an RRset appears twice.
+pub fn our_rows(rows: &[CofRow]) -> std::collections::BTreeMap<RowKey, (u64, i64, i64)> {
+    let map: std::collections::BTreeMap<_, _> =
+        rows.iter().map(|row| (row.key(), (row.count, row.time_first, row.time_last))).collect();
+    assert_eq!(map.len(), rows.len(), "an RRset was written more than once");
+    map
+}
+
+/// Asserts two keyed row sets are equal, showing a few differences of each kind.
+pub fn assert_same_rows(
+    expected: &std::collections::BTreeMap<RowKey, (u64, i64, i64)>,
+    ours: &std::collections::BTreeMap<RowKey, (u64, i64, i64)>,
+    what: &str,
+) {
+    let missing: Vec<_> = expected.keys().filter(|k| !ours.contains_key(*k)).take(5).collect();
+    let extra: Vec<_> = ours.keys().filter(|k| !expected.contains_key(*k)).take(5).collect();
+    let differing: Vec<_> = expected
+        .iter()
+        .filter(|(k, v)| ours.get(*k).is_some_and(|o| o != *v))
+        .map(|(k, v)| (k, v, ours[k]))
+        .take(5)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && differing.is_empty(),
+        "{what}: missing {missing:#?}\nextra {extra:#?}\n(count, first, last) differ (key, expected, ours) {differing:#?}"
+    );
+}
