@@ -42,7 +42,9 @@ pub(crate) fn finish(sensor: Sensor<VecSink>) {
 /// bailiwick), the owner lies at or below it, the rdata set is sorted and distinct.
 fn check_observation(observation: &Observation) {
     let rrset = &observation.rrset;
-    let bailiwick = rrset.bailiwick().expect("server-side RRsets have a bailiwick");
+    let bailiwick = rrset
+        .bailiwick()
+        .expect("server-side RRsets have a bailiwick");
     assert!(
         rrset.rrname().is_subdomain_of(bailiwick),
         "{rrset:?} stored outside its bailiwick"
@@ -53,7 +55,10 @@ fn check_observation(observation: &Observation) {
         "{rrset:?}: rdata not sorted and distinct"
     );
     let seen = observation.seen;
-    assert!(seen.count >= 1 && seen.time_first <= seen.time_last, "{seen:?}");
+    assert!(
+        seen.count >= 1 && seen.time_first <= seen.time_last,
+        "{seen:?}"
+    );
 }
 
 /// Limits a few-kilobyte input can hit: a handful of datagrams and streams, a few KiB each.

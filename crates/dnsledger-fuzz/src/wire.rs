@@ -1,8 +1,8 @@
 //! Target `wire_message`: the bytes are one DNS message.
 
 use dnsledger_wire::{
-    rdata_generic, rdata_to_text, rtype, Header, Message, MessageBuilder, Name, NameBuf,
-    Record, Section,
+    rdata_generic, rdata_to_text, rtype, Header, Message, MessageBuilder, Name, NameBuf, Record,
+    Section,
 };
 
 /// Parses `data` as a DNS message and reads everything in it the way the sensor and the
@@ -77,8 +77,16 @@ fn check_rdata(record: &Record<'_>, canonical: &mut Vec<u8>) {
 /// fields followed by one name.
 fn trailing_name_offset(rtype: u16) -> Option<usize> {
     match rtype {
-        rtype::NS | rtype::MD | rtype::MF | rtype::CNAME | rtype::MB | rtype::MG | rtype::MR
-        | rtype::PTR | rtype::DNAME | rtype::NSAP_PTR => Some(0),
+        rtype::NS
+        | rtype::MD
+        | rtype::MF
+        | rtype::CNAME
+        | rtype::MB
+        | rtype::MG
+        | rtype::MR
+        | rtype::PTR
+        | rtype::DNAME
+        | rtype::NSAP_PTR => Some(0),
         rtype::MX | rtype::AFSDB | rtype::RT | rtype::KX | rtype::LP => Some(2),
         rtype::DSYNC => Some(5),
         rtype::SRV => Some(6),

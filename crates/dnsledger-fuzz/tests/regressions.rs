@@ -118,7 +118,11 @@ fn regressions_dir() -> PathBuf {
 fn input_files(dir: &Path) -> Vec<PathBuf> {
     let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut files: Vec<PathBuf> = entries
-        .map(|entry| entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).path())
+        .map(|entry| {
+            entry
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .path()
+        })
         .filter(|path| path.is_file())
         .collect();
     files.sort();
@@ -131,7 +135,10 @@ fn run_case(target: &str, run: Target, input: &[u8], label: &str) {
     if let Err(panic) = catch_unwind(|| run(input)) {
         let saved = std::env::temp_dir().join(format!("dnsledger-fuzz-{target}-{label}"));
         match std::fs::write(&saved, input) {
-            Ok(()) => eprintln!("{target} panicked on {label}: input saved as {}", saved.display()),
+            Ok(()) => eprintln!(
+                "{target} panicked on {label}: input saved as {}",
+                saved.display()
+            ),
             Err(e) => eprintln!("{target} panicked on {label}; saving it failed: {e}"),
         }
         resume_unwind(panic);

@@ -157,7 +157,11 @@ mod tests {
             name("example.com."),
             2,
             Some(name("com.")),
-            vec![b"\x03ns2\x00".to_vec(), b"\x03ns1\x00".to_vec(), b"\x03ns1\x00".to_vec()],
+            vec![
+                b"\x03ns2\x00".to_vec(),
+                b"\x03ns1\x00".to_vec(),
+                b"\x03ns1\x00".to_vec(),
+            ],
         )
     }
 
@@ -179,7 +183,7 @@ mod tests {
             rdata: &rdata,
         };
         let hasher = hashbrown::DefaultHashBuilder::default();
-        assert_eq!(hasher.hash_one(&view), hasher.hash_one(&owned));
+        assert_eq!(hasher.hash_one(view), hasher.hash_one(&owned));
         assert!(hashbrown::Equivalent::equivalent(&view, &owned));
         assert_eq!(view.to_owned_rrset(), owned);
     }

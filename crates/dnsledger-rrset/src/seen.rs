@@ -62,9 +62,18 @@ mod tests {
 
     #[test]
     fn merge_is_associative_and_commutative() {
-        let parts = [seen(7, 9, 1), seen(3, 30, 4), seen(12, 12, 2), seen(1, 2, 8)];
+        let parts = [
+            seen(7, 9, 1),
+            seen(3, 30, 4),
+            seen(12, 12, 2),
+            seen(1, 2, 8),
+        ];
         let forward = parts.iter().skip(1).fold(parts[0], |a, b| merged(a, *b));
-        let backward = parts.iter().rev().skip(1).fold(parts[3], |a, b| merged(a, *b));
+        let backward = parts
+            .iter()
+            .rev()
+            .skip(1)
+            .fold(parts[3], |a, b| merged(a, *b));
         let grouped = merged(merged(parts[0], parts[2]), merged(parts[3], parts[1]));
         assert_eq!(forward, seen(1, 30, 15));
         assert_eq!(backward, forward);

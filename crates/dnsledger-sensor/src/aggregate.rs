@@ -79,7 +79,14 @@ mod tests {
         agg.observe(&view(&rdata), 30);
         let rows = agg.drain();
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].seen, Seen { time_first: 10, time_last: 30, count: 3 });
+        assert_eq!(
+            rows[0].seen,
+            Seen {
+                time_first: 10,
+                time_last: 30,
+                count: 3
+            }
+        );
         assert!(agg.is_empty());
     }
 

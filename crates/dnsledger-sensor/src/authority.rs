@@ -149,7 +149,9 @@ fn suffixes(name: &[u8]) -> impl Iterator<Item = &[u8]> {
     std::iter::from_fn(move || {
         let current = rest?;
         let label_len = usize::from(*current.first()?);
-        rest = (label_len > 0).then(|| current.get(1 + label_len..)).flatten();
+        rest = (label_len > 0)
+            .then(|| current.get(1 + label_len..))
+            .flatten();
         Some(current)
     })
 }
@@ -199,10 +201,9 @@ mod tests {
     }
 
     fn testbed_map() -> AuthorityMap {
-        let hints = RootHints::parse(
-            ". NS a.root-servers.net.\na.root-servers.net. A 127.0.0.10\n",
-        )
-        .unwrap();
+        let hints =
+            RootHints::parse(". NS a.root-servers.net.\na.root-servers.net. A 127.0.0.10\n")
+                .unwrap();
         AuthorityMap::new(&hints, 1000)
     }
 
@@ -228,17 +229,29 @@ mod tests {
     #[test]
     fn root_hints_make_the_root_server_authoritative_for_everything() {
         let map = testbed_map();
-        assert_eq!(bailiwick_text(&map, "127.0.0.10", "www.example.com.", rtype::A).as_deref(), Some("."));
-        assert_eq!(bailiwick_text(&map, "127.0.0.99", "www.example.com.", rtype::A), None);
+        assert_eq!(
+            bailiwick_text(&map, "127.0.0.10", "www.example.com.", rtype::A).as_deref(),
+            Some(".")
+        );
+        assert_eq!(
+            bailiwick_text(&map, "127.0.0.99", "www.example.com.", rtype::A),
+            None
+        );
     }
 
     #[test]
     fn learns_a_zone_whichever_half_arrives_first() {
         let mut map = testbed_map();
         map.learn_nameserver(&wire("com."), &wire("a.gtld-servers.net."));
-        assert_eq!(bailiwick_text(&map, "127.0.0.11", "example.com.", rtype::A), None);
+        assert_eq!(
+            bailiwick_text(&map, "127.0.0.11", "example.com.", rtype::A),
+            None
+        );
         map.learn_address(&wire("a.gtld-servers.net."), addr("127.0.0.11"));
-        assert_eq!(bailiwick_text(&map, "127.0.0.11", "example.com.", rtype::A).as_deref(), Some("com."));
+        assert_eq!(
+            bailiwick_text(&map, "127.0.0.11", "example.com.", rtype::A).as_deref(),
+            Some("com.")
+        );
 
         map.learn_address(&wire("ns1.example.com."), addr("127.0.0.20"));
         map.learn_nameserver(&wire("example.com."), &wire("ns1.example.com."));
@@ -256,12 +269,24 @@ mod tests {
         }
         map.learn_address(&wire("ns.rev."), addr("127.0.0.15"));
         let deep = "5.2.0.192.in-addr.arpa.";
-        assert_eq!(bailiwick_text(&map, "127.0.0.15", deep, rtype::PTR).as_deref(), Some("2.0.192.in-addr.arpa."));
+        assert_eq!(
+            bailiwick_text(&map, "127.0.0.15", deep, rtype::PTR).as_deref(),
+            Some("2.0.192.in-addr.arpa.")
+        );
         let apex = "2.0.192.in-addr.arpa.";
-        assert_eq!(bailiwick_text(&map, "127.0.0.15", apex, rtype::DS).as_deref(), Some("in-addr.arpa."));
-        assert_eq!(bailiwick_text(&map, "127.0.0.15", apex, rtype::SOA).as_deref(), Some(apex));
+        assert_eq!(
+            bailiwick_text(&map, "127.0.0.15", apex, rtype::DS).as_deref(),
+            Some("in-addr.arpa.")
+        );
+        assert_eq!(
+            bailiwick_text(&map, "127.0.0.15", apex, rtype::SOA).as_deref(),
+            Some(apex)
+        );
         let top = "in-addr.arpa.";
-        assert_eq!(bailiwick_text(&map, "127.0.0.15", top, rtype::DS).as_deref(), Some(top));
+        assert_eq!(
+            bailiwick_text(&map, "127.0.0.15", top, rtype::DS).as_deref(),
+            Some(top)
+        );
     }
 
     #[test]

@@ -39,12 +39,10 @@ impl RootHints {
             if fields.is_empty() {
                 continue;
             }
-            hints
-                .add_line(&fields)
-                .map_err(|reason| HintsError {
-                    line: index + 1,
-                    reason,
-                })?;
+            hints.add_line(&fields).map_err(|reason| HintsError {
+                line: index + 1,
+                reason,
+            })?;
         }
         if hints.delegations.is_empty() {
             return Err(HintsError {
@@ -100,7 +98,10 @@ mod tests {
         let hints = RootHints::iana();
         assert_eq!(hints.delegations.len(), 13);
         assert_eq!(hints.addresses.len(), 26);
-        assert!(hints.delegations.iter().all(|(zone, _)| *zone == NameBuf::root()));
+        assert!(hints
+            .delegations
+            .iter()
+            .all(|(zone, _)| *zone == NameBuf::root()));
     }
 
     #[test]
@@ -113,7 +114,10 @@ mod tests {
         assert_eq!(hints.delegations.len(), 2);
         assert_eq!(
             hints.addresses[1],
-            (NameBuf::from_text("b.root-servers.net.").unwrap(), "::1".parse().unwrap())
+            (
+                NameBuf::from_text("b.root-servers.net.").unwrap(),
+                "::1".parse().unwrap()
+            )
         );
     }
 

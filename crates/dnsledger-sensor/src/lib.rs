@@ -217,9 +217,9 @@ impl<S: ObservationSink> Sensor<S> {
         let bailiwick = match client_side {
             true => None,
             false => {
-                let zone = self
-                    .authority
-                    .bailiwick(response.server, &response.qname, response.qtype);
+                let zone =
+                    self.authority
+                        .bailiwick(response.server, &response.qname, response.qtype);
                 if zone.is_none() {
                     self.stats.responses_dropped_unknown_server += 1;
                     return;

@@ -56,12 +56,18 @@ impl RRsetSplitter {
         }
         let bytes = &self.bytes;
         self.spans.sort_unstable_by(|a, b| {
-            (&bytes[a.owner.clone()], a.rtype, a.covered, &bytes[a.rdata.clone()]).cmp(&(
-                &bytes[b.owner.clone()],
-                b.rtype,
-                b.covered,
-                &bytes[b.rdata.clone()],
-            ))
+            (
+                &bytes[a.owner.clone()],
+                a.rtype,
+                a.covered,
+                &bytes[a.rdata.clone()],
+            )
+                .cmp(&(
+                    &bytes[b.owner.clone()],
+                    b.rtype,
+                    b.covered,
+                    &bytes[b.rdata.clone()],
+                ))
         });
         Ok(())
     }
@@ -100,8 +106,10 @@ impl RRsetSplitter {
                     && bytes[a.owner.clone()] == bytes[b.owner.clone()]
             })
             .map(move |group| {
-                let mut rdata: Vec<&[u8]> =
-                    group.iter().map(|span| &bytes[span.rdata.clone()]).collect();
+                let mut rdata: Vec<&[u8]> = group
+                    .iter()
+                    .map(|span| &bytes[span.rdata.clone()])
+                    .collect();
                 rdata.dedup();
                 SplitRRset {
                     owner: &bytes[group[0].owner.clone()],
@@ -122,5 +130,8 @@ fn covered_type(record: &Record<'_>) -> u16 {
 
 /// OPT, TSIG and SIG(0) describe the transaction, not the zone: never stored.
 fn is_meta(rtype: u16, covered: u16) -> bool {
-    rtype == rtype::OPT || rtype == rtype::TSIG || rtype == rtype::TKEY || (rtype == rtype::SIG && covered == 0)
+    rtype == rtype::OPT
+        || rtype == rtype::TSIG
+        || rtype == rtype::TKEY
+        || (rtype == rtype::SIG && covered == 0)
 }

@@ -152,7 +152,10 @@ fn read_capture<W: Write>(
             }),
             Ok(None) => break,
             Err(error) => {
-                eprintln!("dnsledger: warning: {}: {error}; the data before it was used", path.display());
+                eprintln!(
+                    "dnsledger: warning: {}: {error}; the data before it was used",
+                    path.display()
+                );
                 status = exit::DAMAGED_INPUT;
                 break;
             }
@@ -179,7 +182,11 @@ fn report(capture: &DecodeStats, sensor: &SensorStats, json_path: Option<&Path>)
         let object: serde_json::Map<String, serde_json::Value> = capture
             .iter()
             .map(|(n, v)| (format!("capture.{n}"), (*v).into()))
-            .chain(sensor.iter().map(|(n, v)| (format!("sensor.{n}"), (*v).into())))
+            .chain(
+                sensor
+                    .iter()
+                    .map(|(n, v)| (format!("sensor.{n}"), (*v).into())),
+            )
             .collect();
         std::fs::write(path, serde_json::to_string_pretty(&object)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;

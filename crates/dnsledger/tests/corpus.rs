@@ -24,7 +24,10 @@ fn every_testbed_scenario_reproduces_its_expected_rrsets() {
         let capture = testbed(&dir, &format!("captures/{scenario}/resolver_auth.pcap"));
         let run = run_sensor(&["--root-hints", &hints, "--read", &capture]);
         assert_eq!(run.status, 0, "{scenario}: {}", run.stderr);
-        let expected = expected_rows(Path::new(&testbed(&dir, &format!("expected/{scenario}.resolver_auth.rrsets.jsonl"))));
+        let expected = expected_rows(Path::new(&testbed(
+            &dir,
+            &format!("expected/{scenario}.resolver_auth.rrsets.jsonl"),
+        )));
         assert!(expected.len() > 800, "{scenario}: expected file too small");
         assert_same_rows(&expected, &our_rows(&run.rows), scenario);
     }
@@ -37,14 +40,21 @@ fn client_side_captures_give_nothing_by_default_and_the_stub_view_with_accept_rd
         let capture = testbed(&dir, &format!("captures/{scenario}/client_resolver.pcap"));
         let strict = run_sensor(&["--read", &capture]);
         assert_eq!(strict.status, 0, "{}", strict.stderr);
-        assert!(strict.rows.is_empty(), "{scenario}: RD=1 traffic must not be stored by default");
+        assert!(
+            strict.rows.is_empty(),
+            "{scenario}: RD=1 traffic must not be stored by default"
+        );
         let client_side = run_sensor(&["--accept-rd", "--read", &capture]);
         let expected = expected_rows(Path::new(&testbed(
             &dir,
             &format!("expected/{scenario}.client_resolver.stub_view.rrsets.jsonl"),
         )));
         assert!(client_side.rows.iter().all(|row| row.bailiwick.is_none()));
-        assert_same_rows(&expected, &our_rows(&client_side.rows), &format!("{scenario} stub view"));
+        assert_same_rows(
+            &expected,
+            &our_rows(&client_side.rows),
+            &format!("{scenario} stub view"),
+        );
     }
 }
 
@@ -58,7 +68,11 @@ fn public_captures(dir: &Path) -> Vec<PathBuf> {
             let name = path.to_string_lossy();
             if path.is_dir() {
                 stack.push(path);
-            } else if name.ends_with(".pcap") || name.ends_with(".pcapng") || name.ends_with(".gz") || name.ends_with(".cap") {
+            } else if name.ends_with(".pcap")
+                || name.ends_with(".pcapng")
+                || name.ends_with(".gz")
+                || name.ends_with(".cap")
+            {
                 found.push(path);
             }
         }
@@ -80,7 +94,10 @@ fn check_one(path: &Path) -> Option<String> {
     // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
         command.pre_exec(|| {
-            let limit = libc::rlimit { rlim_cur: MEMORY_LIMIT, rlim_max: MEMORY_LIMIT };
+            let limit = libc::rlimit {
+                rlim_cur: MEMORY_LIMIT,
+                rlim_max: MEMORY_LIMIT,
+            };
             if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -100,7 +117,10 @@ fn check_one(path: &Path) -> Option<String> {
         if started.elapsed() > TIME_LIMIT {
             let _ = child.kill();
             let _ = child.wait();
-            return Some(format!("{}: still running after {TIME_LIMIT:?}", path.display()));
+            return Some(format!(
+                "{}: still running after {TIME_LIMIT:?}",
+                path.display()
+            ));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -110,7 +130,17 @@ fn check_one(path: &Path) -> Option<String> {
 fn every_public_capture_is_read_without_crash_hang_or_runaway_memory() {
     let dir = corpus_dir();
     let captures = public_captures(&dir);
-    assert!(captures.len() >= 380, "found only {} captures", captures.len());
+    assert!(
+        captures.len() >= 380,
+        "found only {} captures",
+        captures.len()
+    );
     let problems: Vec<String> = captures.iter().filter_map(|p| check_one(p)).collect();
-    assert!(problems.is_empty(), "{} of {} captures failed:\n{}", problems.len(), captures.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} of {} captures failed:\n{}",
+        problems.len(),
+        captures.len(),
+        problems.join("\n")
+    );
 }

@@ -49,10 +49,15 @@ fn load_fixture() -> Fixture {
         let Some(frame) = reader.next_frame().expect("the testbed capture reads") else {
             break;
         };
-        decoder.decode(&frame, &mut |p| fixture.payloads.push(OwnedPayload::from(p)));
+        decoder.decode(&frame, &mut |p| {
+            fixture.payloads.push(OwnedPayload::from(p))
+        });
         fixture.frames.push((frame.link_type, frame.data.to_vec()));
     }
-    assert!(fixture.payloads.len() > 100, "the testbed capture holds DNS");
+    assert!(
+        fixture.payloads.len() > 100,
+        "the testbed capture holds DNS"
+    );
     fixture
 }
 
@@ -95,7 +100,9 @@ pub fn messages() -> Vec<Vec<u8>> {
     exchanges
         .chunks(EXCHANGES_PER_SEED)
         .map(|chunk| {
-            let framed = chunk.iter().flat_map(|(q, r)| [length_prefixed(q), length_prefixed(r)]);
+            let framed = chunk
+                .iter()
+                .flat_map(|(q, r)| [length_prefixed(q), length_prefixed(r)]);
             framed.flatten().collect()
         })
         .collect()
@@ -123,7 +130,10 @@ pub fn frames() -> Vec<Vec<u8>> {
     let real = fixture().frames.chunks(FRAMES_PER_SEED).map(|chunk| {
         let mut seed = Vec::new();
         for (link_type, data) in chunk {
-            assert!(encode_frame(*link_type, data, &mut seed), "link type {link_type}");
+            assert!(
+                encode_frame(*link_type, data, &mut seed),
+                "link type {link_type}"
+            );
         }
         seed
     });
@@ -148,7 +158,10 @@ fn encode_raw_ip(packets: &[Vec<u8>]) -> Vec<u8> {
 /// A response from port 53 in 24-byte fragments, last fragment first.
 fn fragmented_udp(message: &[u8], v6: bool) -> Vec<Vec<u8>> {
     let mut fragments = if v6 {
-        let (server, client) = (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 53), Ipv6Addr::LOCALHOST);
+        let (server, client) = (
+            Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 53),
+            Ipv6Addr::LOCALHOST,
+        );
         let packet = udp_packet(server.into(), client.into(), 53, 40_000, message);
         fragment_ipv6(&packet, 24, 7)
     } else {
@@ -183,7 +196,11 @@ fn tcp_exchange(query: &[u8], response: &[u8]) -> Vec<Vec<u8>> {
         to_server(c_isn + 1, TCP_ACK | TCP_PSH, head),
         to_client(s_isn + 1, TCP_ACK | TCP_PSH, &framed_response),
         to_server(query_end, TCP_ACK | TCP_FIN, &[]),
-        to_client(s_isn + 1 + framed_response.len() as u32, TCP_ACK | TCP_FIN, &[]),
+        to_client(
+            s_isn + 1 + framed_response.len() as u32,
+            TCP_ACK | TCP_FIN,
+            &[],
+        ),
     ]
 }
 
@@ -191,14 +208,18 @@ fn tcp_exchange(query: &[u8], response: &[u8]) -> Vec<Vec<u8>> {
 /// pcapng with two interfaces and every packet block type, and gzip-compressed.
 pub fn captures() -> Vec<Vec<u8>> {
     let frames = &fixture().frames;
-    let pcaps = frames.chunks(FRAMES_PER_SEED).take(8).enumerate().map(|(i, chunk)| {
-        let (big_endian, nanos) = (i % 2 == 1, i % 4 >= 2);
-        let mut pcap = PcapBuilder::new(u32::from(chunk[0].0), big_endian, nanos);
-        for (n, (_, data)) in chunk.iter().enumerate() {
-            pcap.packet((1_700_000_000 + n as i64) * NANOS, data);
-        }
-        pcap.bytes()
-    });
+    let pcaps = frames
+        .chunks(FRAMES_PER_SEED)
+        .take(8)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let (big_endian, nanos) = (i % 2 == 1, i % 4 >= 2);
+            let mut pcap = PcapBuilder::new(u32::from(chunk[0].0), big_endian, nanos);
+            for (n, (_, data)) in chunk.iter().enumerate() {
+                pcap.packet((1_700_000_000 + n as i64) * NANOS, data);
+            }
+            pcap.bytes()
+        });
     let mut seeds: Vec<Vec<u8>> = pcaps.collect();
     seeds.push(pcapng(&frames[..FRAMES_PER_SEED]));
     seeds.push(gzip(&seeds[0]));

@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 /// Absolute path of a file under the repository's `fixtures/`.
 pub fn fixture(relative: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(relative);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(relative);
     assert!(path.exists(), "fixture missing: {}", path.display());
     path.to_string_lossy().into_owned()
 }
@@ -62,18 +64,33 @@ pub type RowKey = (String, String, String, Vec<String>);
 fn key(rrname: &str, rrtype: &str, bailiwick: &str, rdata: &[String]) -> RowKey {
     let mut rdata = rdata.to_vec();
     rdata.sort();
-    (rrname.to_string(), rrtype.to_string(), bailiwick.to_string(), rdata)
+    (
+        rrname.to_string(),
+        rrtype.to_string(),
+        bailiwick.to_string(),
+        rdata,
+    )
 }
 
 impl CofRow {
     pub fn key(&self) -> RowKey {
-        key(&self.rrname, &self.rrtype, self.bailiwick.as_deref().unwrap_or(""), &self.rdata)
+        key(
+            &self.rrname,
+            &self.rrtype,
+            self.bailiwick.as_deref().unwrap_or(""),
+            &self.rdata,
+        )
     }
 }
 
 impl ExpectedRow {
     pub fn key(&self) -> RowKey {
-        key(&self.rrname, &self.rrtype, self.bailiwick.as_deref().unwrap_or(""), &self.rdata)
+        key(
+            &self.rrname,
+            &self.rrtype,
+            self.bailiwick.as_deref().unwrap_or(""),
+            &self.rdata,
+        )
     }
 }
 
@@ -94,7 +111,9 @@ pub fn run_sensor(args: &[&str]) -> SensorRun {
     let stdout = String::from_utf8(output.stdout).expect("output is UTF-8");
     let rows = stdout
         .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("bad COF line {line:?}: {e}")))
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("bad COF line {line:?}: {e}"))
+        })
         .collect();
     SensorRun {
         status: output.status.code().unwrap_or(-1),
@@ -110,25 +129,46 @@ pub fn corpus_dir() -> PathBuf {
     let dir = std::env::var_os("DNSLEDGER_CORPUS")
         .map(PathBuf::from)
         .expect("DNSLEDGER_CORPUS must name the shared corpus (run: scripts/test --corpus DIR)");
-    assert!(dir.join("testbed").is_dir(), "{} has no testbed/", dir.display());
-    assert!(dir.join("public").is_dir(), "{} has no public/", dir.display());
+    assert!(
+        dir.join("testbed").is_dir(),
+        "{} has no testbed/",
+        dir.display()
+    );
+    assert!(
+        dir.join("public").is_dir(),
+        "{} has no public/",
+        dir.display()
+    );
     dir
 }
 
 /// Expected rows of a testbed file, keyed by identity, with (count, first s, last s).
-pub fn expected_rows(path: &std::path::Path) -> std::collections::BTreeMap<RowKey, (u64, i64, i64)> {
+pub fn expected_rows(
+    path: &std::path::Path,
+) -> std::collections::BTreeMap<RowKey, (u64, i64, i64)> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|line| serde_json::from_str::<ExpectedRow>(line).unwrap())
-        .map(|row| (row.key(), (row.count, row.time_first.floor() as i64, row.time_last.floor() as i64)))
+        .map(|row| {
+            (
+                row.key(),
+                (
+                    row.count,
+                    row.time_first.floor() as i64,
+                    row.time_last.floor() as i64,
+                ),
+            )
+        })
         .collect()
 }
 
 /// Our rows keyed like [`expected_rows`]; panics if an RRset appears twice.
 pub fn our_rows(rows: &[CofRow]) -> std::collections::BTreeMap<RowKey, (u64, i64, i64)> {
-    let map: std::collections::BTreeMap<_, _> =
-        rows.iter().map(|row| (row.key(), (row.count, row.time_first, row.time_last))).collect();
+    let map: std::collections::BTreeMap<_, _> = rows
+        .iter()
+        .map(|row| (row.key(), (row.count, row.time_first, row.time_last)))
+        .collect();
     assert_eq!(map.len(), rows.len(), "an RRset was written more than once");
     map
 }
@@ -139,8 +179,16 @@ pub fn assert_same_rows(
     ours: &std::collections::BTreeMap<RowKey, (u64, i64, i64)>,
     what: &str,
 ) {
-    let missing: Vec<_> = expected.keys().filter(|k| !ours.contains_key(*k)).take(5).collect();
-    let extra: Vec<_> = ours.keys().filter(|k| !expected.contains_key(*k)).take(5).collect();
+    let missing: Vec<_> = expected
+        .keys()
+        .filter(|k| !ours.contains_key(*k))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = ours
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .take(5)
+        .collect();
     let differing: Vec<_> = expected
         .iter()
         .filter(|(k, v)| ours.get(*k).is_some_and(|o| o != *v))
