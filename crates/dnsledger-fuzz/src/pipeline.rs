@@ -1,6 +1,8 @@
 //! The decoder and sensor behind the capture-level targets, with limits scaled down to fuzz
 //! input sizes, and the invariants checked on what comes out of them.
 
+use std::sync::OnceLock;
+
 use dnsledger_capture::{Decoder, DecoderConfig, DnsPayload, Frame, Limits};
 use dnsledger_sensor::model::{Observation, VecSink};
 use dnsledger_sensor::{Sensor, SensorConfig};
@@ -13,15 +15,17 @@ const SECOND: i64 = 1_000_000_000;
 /// packet time and the aggregator flushes every second of it. The authority map keeps room
 /// for the IANA root hints (about 65 facts) and a few dozen learned ones.
 pub(crate) fn sensor() -> Sensor<VecSink> {
-    let config = SensorConfig {
+    // Built once: parsing the root hints for every input would dominate short runs.
+    static CONFIG: OnceLock<SensorConfig> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| SensorConfig {
         pair_timeout_nanos: 100 * MILLISECOND,
         max_pending_queries: 8,
         max_authority_facts: 96,
         max_rrsets: 16,
         flush_interval_nanos: Some(SECOND),
         ..SensorConfig::default()
-    };
-    Sensor::new(config, VecSink::default())
+    });
+    Sensor::new(config.clone(), VecSink::default())
 }
 
 /// Hands one payload to the sensor.

@@ -35,7 +35,7 @@ pub use aggregate::Aggregator;
 pub use authority::AuthorityMap;
 pub use dnsledger_rrset as model;
 pub use hints::{HintsError, RootHints};
-pub use pair::{PairKey, Pairing, PendingQuery, QueryOutcome};
+pub use pair::{PairKey, PairKeyRef, Pairing, PendingQuery, QueryOutcome};
 pub use stats::SensorStats;
 
 use rrsets::RRsetSplitter;
@@ -88,6 +88,8 @@ pub struct Sensor<S: ObservationSink> {
     authority: AuthorityMap,
     aggregator: Aggregator,
     splitter: RRsetSplitter,
+    /// Reused for the canonical qname of each message, so pairing does not allocate.
+    qname_scratch: Vec<u8>,
     sink: S,
     stats: SensorStats,
     last_flush_nanos: Option<i64>,
@@ -98,7 +100,7 @@ struct PairedResponse<'m, 'p> {
     message: &'m Message<'p>,
     header: Header,
     server: IpAddr,
-    qname: Box<[u8]>,
+    qname: &'m [u8],
     qtype: u16,
     ts_nanos: i64,
     recursion_desired: bool,
@@ -111,6 +113,7 @@ impl<S: ObservationSink> Sensor<S> {
             authority: AuthorityMap::new(&config.root_hints, config.max_authority_facts),
             aggregator: Aggregator::new(config.max_rrsets),
             splitter: RRsetSplitter::default(),
+            qname_scratch: Vec::with_capacity(256),
             sink,
             stats: SensorStats::default(),
             last_flush_nanos: None,
@@ -139,17 +142,16 @@ impl<S: ObservationSink> Sensor<S> {
     }
 
     fn handle_query(&mut self, payload: &DnsPayload<'_>, message: &Message<'_>) {
-        let header = message.header();
-        let Some(key) = pair_key(payload, message, Side::Query) else {
+        let Some(key) = pair_key(payload, message, Side::Query, &mut self.qname_scratch) else {
             self.stats.queries_dropped_no_single_question += 1;
             return;
         };
         self.stats.queries += 1;
         let query = PendingQuery {
             ts_nanos: payload.ts_nanos,
-            recursion_desired: header.rd,
+            recursion_desired: message.header().rd,
         };
-        match self.pairing.add_query(key, query) {
+        match self.pairing.add_query(&key, query) {
             QueryOutcome::Pending => {}
             QueryOutcome::Duplicate => self.stats.queries_duplicate += 1,
             QueryOutcome::OverLimit => self.stats.queries_dropped_over_limit += 1,
@@ -162,11 +164,23 @@ impl<S: ObservationSink> Sensor<S> {
             self.stats.responses_dropped_bad_checksum += 1;
             return;
         }
-        let Some(key) = pair_key(payload, message, Side::Response) else {
+        // Taken out of `self` while the response borrows it, put back at the end.
+        let mut qname = std::mem::take(&mut self.qname_scratch);
+        if let Some(key) = pair_key(payload, message, Side::Response, &mut qname) {
+            self.pair_and_use(payload, message, &key);
+        } else {
             self.stats.responses_dropped_no_single_question += 1;
-            return;
-        };
-        let Some(query) = self.pairing.take_query(&key, payload.ts_nanos) else {
+        }
+        self.qname_scratch = qname;
+    }
+
+    fn pair_and_use(
+        &mut self,
+        payload: &DnsPayload<'_>,
+        message: &Message<'_>,
+        key: &PairKeyRef<'_>,
+    ) {
+        let Some(query) = self.pairing.take_query(key, payload.ts_nanos) else {
             self.stats.responses_dropped_unsolicited += 1;
             return;
         };
@@ -219,7 +233,7 @@ impl<S: ObservationSink> Sensor<S> {
             false => {
                 let zone =
                     self.authority
-                        .bailiwick(response.server, &response.qname, response.qtype);
+                        .bailiwick(response.server, response.qname, response.qtype);
                 if zone.is_none() {
                     self.stats.responses_dropped_unknown_server += 1;
                     return;
@@ -332,17 +346,22 @@ enum Side {
     Response,
 }
 
-/// The pairing key of a message; a response reads its endpoints mirrored. `None` unless
-/// the message has exactly one question.
-fn pair_key(payload: &DnsPayload<'_>, message: &Message<'_>, side: Side) -> Option<PairKey> {
+/// The pairing key of a message, its qname written into `qname`; a response reads its
+/// endpoints mirrored. `None` unless the message has exactly one question.
+fn pair_key<'q>(
+    payload: &DnsPayload<'_>,
+    message: &Message<'_>,
+    side: Side,
+    qname: &'q mut Vec<u8>,
+) -> Option<PairKeyRef<'q>> {
     let header = message.header();
     let question = message.question().filter(|_| header.qdcount == 1)?;
     let (client, client_port, server, server_port) = match side {
         Side::Query => (payload.src, payload.src_port, payload.dst, payload.dst_port),
         Side::Response => (payload.dst, payload.dst_port, payload.src, payload.src_port),
     };
-    let mut qname = Vec::with_capacity(64);
-    question.qname.write_canonical(&mut qname);
+    qname.clear();
+    question.qname.write_canonical(qname);
     Some(PairKey {
         transport: payload.transport,
         client,
@@ -352,6 +371,6 @@ fn pair_key(payload: &DnsPayload<'_>, message: &Message<'_>, side: Side) -> Opti
         id: header.id,
         qtype: question.qtype,
         qclass: question.qclass,
-        qname: qname.into_boxed_slice(),
+        qname: &qname[..],
     })
 }

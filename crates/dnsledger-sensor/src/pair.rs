@@ -3,12 +3,16 @@
 use std::net::IpAddr;
 
 use dnsledger_capture::Transport;
-use hashbrown::HashMap;
+use hashbrown::{Equivalent, HashMap};
 
 /// Everything a response must share with its query: transport, both endpoints, DNS id and
 /// the question (qname compared in lower case, so the 0x20 trick's mixed case still pairs).
+///
+/// `Q` is the qname's storage: the table owns `Box<[u8]>`; lookups use `&[u8]` borrowed from
+/// a scratch buffer, so a response is paired without allocating. Both hash alike because
+/// `Box<[u8]>` and `&[u8]` hash as the same byte slice.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct PairKey {
+pub struct PairKey<Q = Box<[u8]>> {
     pub transport: Transport,
     pub client: IpAddr,
     pub client_port: u16,
@@ -18,7 +22,40 @@ pub struct PairKey {
     pub qtype: u16,
     pub qclass: u16,
     /// Canonical (lower-case, uncompressed) wire form of the qname.
-    pub qname: Box<[u8]>,
+    pub qname: Q,
+}
+
+/// A lookup key borrowing its qname.
+pub type PairKeyRef<'a> = PairKey<&'a [u8]>;
+
+impl PairKeyRef<'_> {
+    fn to_owned_key(&self) -> PairKey {
+        PairKey {
+            transport: self.transport,
+            client: self.client,
+            client_port: self.client_port,
+            server: self.server,
+            server_port: self.server_port,
+            id: self.id,
+            qtype: self.qtype,
+            qclass: self.qclass,
+            qname: Box::from(self.qname),
+        }
+    }
+}
+
+impl Equivalent<PairKey> for PairKeyRef<'_> {
+    fn equivalent(&self, key: &PairKey) -> bool {
+        self.id == key.id
+            && self.client_port == key.client_port
+            && self.server_port == key.server_port
+            && self.qtype == key.qtype
+            && self.qclass == key.qclass
+            && self.transport == key.transport
+            && self.client == key.client
+            && self.server == key.server
+            && self.qname == &key.qname[..]
+    }
 }
 
 /// What is remembered about an outstanding query.
@@ -61,23 +98,25 @@ impl Pairing {
     }
 
     /// Remembers a query seen at `query.ts_nanos`.
-    pub fn add_query(&mut self, key: PairKey, query: PendingQuery) -> QueryOutcome {
+    pub fn add_query(&mut self, key: &PairKeyRef<'_>, query: PendingQuery) -> QueryOutcome {
         self.sweep_if_due(query.ts_nanos);
-        if self.pending.len() >= self.max_pending && !self.pending.contains_key(&key) {
+        if let Some(pending) = self.pending.get_mut(key) {
+            *pending = query;
+            return QueryOutcome::Duplicate;
+        }
+        if self.pending.len() >= self.max_pending {
             self.sweep(query.ts_nanos);
             if self.pending.len() >= self.max_pending {
                 return QueryOutcome::OverLimit;
             }
         }
-        match self.pending.insert(key, query) {
-            Some(_) => QueryOutcome::Duplicate,
-            None => QueryOutcome::Pending,
-        }
+        self.pending.insert(key.to_owned_key(), query);
+        QueryOutcome::Pending
     }
 
     /// The query a response seen at `ts_nanos` answers, if one is outstanding and not
     /// older than the timeout. A query pairs at most once: it is removed here.
-    pub fn take_query(&mut self, key: &PairKey, ts_nanos: i64) -> Option<PendingQuery> {
+    pub fn take_query(&mut self, key: &PairKeyRef<'_>, ts_nanos: i64) -> Option<PendingQuery> {
         self.sweep_if_due(ts_nanos);
         let query = self.pending.remove(key)?;
         if ts_nanos.saturating_sub(query.ts_nanos) > self.timeout_nanos {
@@ -127,7 +166,7 @@ mod tests {
 
     const SECOND: i64 = 1_000_000_000;
 
-    fn key(id: u16) -> PairKey {
+    fn key(id: u16) -> PairKeyRef<'static> {
         PairKey {
             transport: Transport::Udp,
             client: "127.0.0.2".parse().unwrap(),
@@ -137,7 +176,7 @@ mod tests {
             id,
             qtype: 1,
             qclass: 1,
-            qname: Box::from(&b"\x03com\x00"[..]),
+            qname: b"\x03com\x00",
         }
     }
 
@@ -151,7 +190,7 @@ mod tests {
     #[test]
     fn a_query_pairs_with_the_first_response_only() {
         let mut pairing = Pairing::new(5 * SECOND, 100);
-        assert_eq!(pairing.add_query(key(1), query(0)), QueryOutcome::Pending);
+        assert_eq!(pairing.add_query(&key(1), query(0)), QueryOutcome::Pending);
         assert_eq!(pairing.take_query(&key(1), SECOND), Some(query(0)));
         assert_eq!(pairing.take_query(&key(1), SECOND), None);
     }
@@ -159,7 +198,7 @@ mod tests {
     #[test]
     fn a_late_response_does_not_pair_and_the_query_counts_as_expired() {
         let mut pairing = Pairing::new(5 * SECOND, 100);
-        pairing.add_query(key(1), query(0));
+        pairing.add_query(&key(1), query(0));
         assert_eq!(pairing.take_query(&key(1), 6 * SECOND), None);
         assert_eq!(pairing.expired(), 1);
     }
@@ -167,8 +206,8 @@ mod tests {
     #[test]
     fn expiry_follows_packet_time() {
         let mut pairing = Pairing::new(5 * SECOND, 100);
-        pairing.add_query(key(1), query(0));
-        pairing.add_query(key(2), query(10 * SECOND));
+        pairing.add_query(&key(1), query(0));
+        pairing.add_query(&key(2), query(10 * SECOND));
         assert_eq!(pairing.expired(), 1);
         assert_eq!(pairing.outstanding(), 1);
     }
@@ -176,16 +215,22 @@ mod tests {
     #[test]
     fn the_table_bound_refuses_new_queries() {
         let mut pairing = Pairing::new(5 * SECOND, 2);
-        pairing.add_query(key(1), query(0));
-        pairing.add_query(key(2), query(0));
-        assert_eq!(pairing.add_query(key(3), query(1)), QueryOutcome::OverLimit);
-        assert_eq!(pairing.add_query(key(2), query(1)), QueryOutcome::Duplicate);
+        pairing.add_query(&key(1), query(0));
+        pairing.add_query(&key(2), query(0));
+        assert_eq!(
+            pairing.add_query(&key(3), query(1)),
+            QueryOutcome::OverLimit
+        );
+        assert_eq!(
+            pairing.add_query(&key(2), query(1)),
+            QueryOutcome::Duplicate
+        );
     }
 
     #[test]
     fn finish_counts_outstanding_queries_as_unanswered() {
         let mut pairing = Pairing::new(5 * SECOND, 10);
-        pairing.add_query(key(1), query(0));
+        pairing.add_query(&key(1), query(0));
         pairing.finish();
         assert_eq!((pairing.expired(), pairing.outstanding()), (1, 0));
     }

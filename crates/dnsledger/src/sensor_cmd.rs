@@ -123,6 +123,9 @@ fn progress_bar(paths: &[PathBuf]) -> ProgressBar {
     bar
 }
 
+/// The progress bar takes a lock; updating it every frame would cost more than decoding.
+const PROGRESS_EVERY_FRAMES: u64 = 16 * 1024;
+
 /// Reads one capture through the decoder into the sensor. A file that cannot be opened is
 /// an error line and `exit::ERROR`; damage part-way is reported and `exit::DAMAGED_INPUT`;
 /// only a failing output aborts the run.
@@ -143,6 +146,7 @@ fn read_capture<W: Write>(
     let start = progress.position();
     let mut sink_error: Option<SinkError> = None;
     let mut status = exit::OK;
+    let mut frames: u64 = 0;
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => decoder.decode(&frame, &mut |payload| {
@@ -163,8 +167,12 @@ fn read_capture<W: Write>(
         if let Some(error) = sink_error.take() {
             return Err(error).context("writing the output");
         }
-        progress.set_position(start + reader.bytes_read());
+        frames += 1;
+        if frames % PROGRESS_EVERY_FRAMES == 0 {
+            progress.set_position(start + reader.bytes_read());
+        }
     }
+    progress.set_position(start + reader.bytes_read());
     Ok(status)
 }
 
