@@ -168,7 +168,7 @@ fn read_capture<W: Write>(
             return Err(error).context("writing the output");
         }
         frames += 1;
-        if frames % PROGRESS_EVERY_FRAMES == 0 {
+        if frames.is_multiple_of(PROGRESS_EVERY_FRAMES) {
             progress.set_position(start + reader.bytes_read());
         }
     }
