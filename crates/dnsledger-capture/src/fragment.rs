@@ -85,7 +85,7 @@ impl FragTable {
         stats.fragments += 1;
         let len = frag.data.len() as u64;
         let end = u64::from(frag.offset) + len;
-        if len == 0 || (frag.more && len % 8 != 0) || end > 65_535 {
+        if len == 0 || (frag.more && !len.is_multiple_of(8)) || end > 65_535 {
             stats.fragments_invalid += 1;
             return None;
         }

@@ -458,7 +458,7 @@ mod tests {
         let mut v = Vec::new();
         for &len in labels {
             v.push(len as u8);
-            v.extend(std::iter::repeat(fill).take(len));
+            v.extend(std::iter::repeat_n(fill, len));
         }
         v.push(0);
         v

@@ -11,7 +11,7 @@ use dnsledger_wire::{rdata_to_text, type_from_name};
 const EXPECTED: &str = "../../fixtures/testbed/run3_attack.resolver_auth.rrsets.jsonl.gz";
 
 fn hex_decode(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex length: {s}");
+    assert!(s.len().is_multiple_of(2), "odd hex length: {s}");
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or_else(|_| panic!("bad hex {s}")))

@@ -5,10 +5,11 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use common::{
-    assert_same_rows, fixture, our_rows, read_gz_lines, run_sensor, CofRow, ExpectedRow, RowKey,
+    assert_same_rows, expected_rows_from_lines, fixture, our_rows, read_gz_lines, run_sensor,
+    CofRow,
 };
 
 const CAPTURE: &str = "testbed/run3_attack.resolver_auth.pcap.gz";
@@ -24,20 +25,7 @@ fn attack_capture_gives_exactly_the_expected_rrsets() {
     ]);
     assert_eq!(run.status, 0, "stderr: {}", run.stderr);
     let ours = our_rows(&run.rows);
-    let expected: BTreeMap<RowKey, (u64, i64, i64)> = read_gz_lines(&fixture(EXPECTED))
-        .iter()
-        .map(|line| serde_json::from_str::<ExpectedRow>(line).unwrap())
-        .map(|row| {
-            (
-                row.key(),
-                (
-                    row.count,
-                    row.time_first.floor() as i64,
-                    row.time_last.floor() as i64,
-                ),
-            )
-        })
-        .collect();
+    let expected = expected_rows_from_lines(&read_gz_lines(&fixture(EXPECTED)));
     assert_same_rows(&expected, &ours, "run3_attack resolver_auth");
     assert_eq!(ours.len(), 812);
 }

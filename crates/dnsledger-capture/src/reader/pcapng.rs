@@ -117,7 +117,7 @@ impl PcapNgState {
             let h = input.bytes();
             let btype = read_u32(h, 0, be);
             let blen = read_u32(h, 4, be) as usize;
-            if blen < 12 || blen % 4 != 0 {
+            if blen < 12 || !blen.is_multiple_of(4) {
                 return Err(corrupt(
                     offset,
                     format!("pcapng block of type {btype:#x} has impossible length {blen}"),

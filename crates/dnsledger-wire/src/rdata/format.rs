@@ -343,7 +343,7 @@ fn fmt_bitmap(src: &mut Src<'_>, out: &mut String) -> Result<(), WireError> {
     while src.remaining() > 0 {
         let window = src.u8()?;
         let bits = src.counted()?;
-        let ordered = last_window.map_or(true, |w| window > w);
+        let ordered = last_window.is_none_or(|w| window > w);
         if !ordered || bits.is_empty() || bits.len() > 32 || bits.last() == Some(&0) {
             return Err(src.bad());
         }

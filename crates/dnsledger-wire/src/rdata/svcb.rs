@@ -89,8 +89,8 @@ fn check_value(key: u16, value: &[u8]) -> Option<()> {
         ALPN => !value.is_empty() && check_id_list(value),
         NO_DEFAULT_ALPN | OHTTP => value.is_empty(),
         PORT => value.len() == 2,
-        IPV4HINT => !value.is_empty() && value.len() % 4 == 0,
-        IPV6HINT => !value.is_empty() && value.len() % 16 == 0,
+        IPV4HINT => !value.is_empty() && value.len().is_multiple_of(4),
+        IPV6HINT => !value.is_empty() && value.len().is_multiple_of(16),
         // An ECHConfigList: a 16-bit length covering the rest, at least 4 bytes of it.
         ECH => {
             value.len() >= 6
@@ -107,7 +107,7 @@ fn check_value(key: u16, value: &[u8]) -> Option<()> {
 
 /// A non-empty list of strictly increasing keys, without `mandatory` itself.
 fn check_mandatory(value: &[u8]) -> bool {
-    if value.is_empty() || value.len() % 2 != 0 {
+    if value.is_empty() || !value.len().is_multiple_of(2) {
         return false;
     }
     let mut last: Option<u16> = None;

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::Command;
@@ -143,29 +144,33 @@ pub fn corpus_dir() -> PathBuf {
 }
 
 /// Expected rows of a testbed file, keyed by identity, with (count, first s, last s).
-pub fn expected_rows(
-    path: &std::path::Path,
-) -> std::collections::BTreeMap<RowKey, (u64, i64, i64)> {
+pub fn expected_rows(path: &std::path::Path) -> BTreeMap<RowKey, (u64, i64, i64)> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    expected_rows_from_lines(&lines)
+}
+
+/// Expected rows from the lines of a testbed file; times are floored to whole seconds, as
+/// COF carries them.
+pub fn expected_rows_from_lines(lines: &[String]) -> BTreeMap<RowKey, (u64, i64, i64)> {
+    lines
+        .iter()
         .filter(|l| !l.trim().is_empty())
         .map(|line| serde_json::from_str::<ExpectedRow>(line).unwrap())
         .map(|row| {
-            (
-                row.key(),
-                (
-                    row.count,
-                    row.time_first.floor() as i64,
-                    row.time_last.floor() as i64,
-                ),
-            )
+            let seen = (
+                row.count,
+                row.time_first.floor() as i64,
+                row.time_last.floor() as i64,
+            );
+            (row.key(), seen)
         })
         .collect()
 }
 
 /// Our rows keyed like [`expected_rows`]; panics if an RRset appears twice.
-pub fn our_rows(rows: &[CofRow]) -> std::collections::BTreeMap<RowKey, (u64, i64, i64)> {
-    let map: std::collections::BTreeMap<_, _> = rows
+pub fn our_rows(rows: &[CofRow]) -> BTreeMap<RowKey, (u64, i64, i64)> {
+    let map: BTreeMap<_, _> = rows
         .iter()
         .map(|row| (row.key(), (row.count, row.time_first, row.time_last)))
         .collect();
@@ -175,8 +180,8 @@ pub fn our_rows(rows: &[CofRow]) -> std::collections::BTreeMap<RowKey, (u64, i64
 
 /// Asserts two keyed row sets are equal, showing a few differences of each kind.
 pub fn assert_same_rows(
-    expected: &std::collections::BTreeMap<RowKey, (u64, i64, i64)>,
-    ours: &std::collections::BTreeMap<RowKey, (u64, i64, i64)>,
+    expected: &BTreeMap<RowKey, (u64, i64, i64)>,
+    ours: &BTreeMap<RowKey, (u64, i64, i64)>,
     what: &str,
 ) {
     let missing: Vec<_> = expected
