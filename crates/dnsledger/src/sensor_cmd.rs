@@ -176,11 +176,29 @@ fn read_capture<W: Write>(
     Ok(status)
 }
 
+/// What happened, in one line: input, pairing, use, output.
+fn summary_line(capture: &DecodeStats, sensor: &SensorStats) -> String {
+    let dropped = sensor.responses - sensor.responses_used;
+    format!(
+        "dnsledger sensor: {} frames, {} DNS messages, {} queries, {} responses ({} paired, {} used, \
+         {dropped} dropped), {} RRset observations, {} RRsets written",
+        capture.frames,
+        sensor.messages,
+        sensor.queries,
+        sensor.responses,
+        sensor.pairs,
+        sensor.responses_used,
+        sensor.rrsets_accepted,
+        sensor.rrsets_flushed,
+    )
+}
+
 /// Counters on stderr, every non-zero one by name; optionally all of them as JSON.
 fn report(capture: &DecodeStats, sensor: &SensorStats, json_path: Option<&Path>) -> Result<()> {
+    let mut err = std::io::stderr().lock();
+    writeln!(err, "{}", summary_line(capture, sensor))?;
     let capture = capture.counters();
     let sensor = sensor.counters();
-    let mut err = std::io::stderr().lock();
     for (section, counters) in [("capture", &capture), ("sensor", &sensor)] {
         for (name, value) in counters.iter().filter(|(_, v)| *v > 0) {
             writeln!(err, "{section}.{name} {value}")?;
