@@ -50,7 +50,7 @@ fn check_observation(observation: &Observation) {
         .bailiwick()
         .expect("server-side RRsets have a bailiwick");
     assert!(
-        rrset.rrname().is_subdomain_of(bailiwick),
+        rrset.rrname().is_subdomain_of(&bailiwick),
         "{rrset:?} stored outside its bailiwick"
     );
     let rdata: Vec<&[u8]> = rrset.rdata().collect();

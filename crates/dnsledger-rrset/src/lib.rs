@@ -10,8 +10,8 @@
 //! `dnsledger-capture`), decide what is trustworthy (`dnsledger-sensor`) or persist anything.
 //!
 //! Main types, in reading order:
-//! - [`RRset`]: an owned RRset identity; [`RRsetView`] borrows the same parts so a hash map
-//!   keyed by `RRset` can be probed without allocating.
+//! - [`RRset`]: an RRset identity, held as one encoded byte string ([`RRset::encode`]) so a
+//!   hash map keyed by it can be probed with bytes encoded into a reusable buffer.
 //! - [`Seen`]: time_first, time_last, count; [`Seen::merge`] is associative and commutative.
 //! - [`Observation`]: an RRset with its `Seen`.
 //! - [`ObservationSink`]: where observations go; [`CofSink`] writes COF NDJSON.
@@ -33,6 +33,6 @@ mod seen;
 mod sink;
 
 pub use cof::{CofRecord, CofSink};
-pub use identity::{RRset, RRsetView};
+pub use identity::{RRset, RRsetError};
 pub use seen::{Observation, Seen};
 pub use sink::{ObservationSink, SinkError, VecSink};

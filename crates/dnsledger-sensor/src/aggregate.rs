@@ -1,6 +1,6 @@
 //! Aggregation: one row per RRset identity, merged in memory until a flush.
 
-use dnsledger_rrset::{Observation, RRset, RRsetView, Seen};
+use dnsledger_rrset::{Observation, RRset, Seen};
 use hashbrown::HashMap;
 
 /// Distinct RRsets seen since the last flush, with their merged statistics.
@@ -22,13 +22,14 @@ impl Aggregator {
         }
     }
 
-    /// Counts one observation of `rrset` at `time` (seconds). Allocates only for an RRset
-    /// not already held.
-    pub fn observe(&mut self, rrset: &RRsetView<'_>, time: i64) {
-        match self.rows.get_mut(rrset) {
+    /// Counts one observation at `time` (seconds) of the RRset encoded in `encoded` (by
+    /// [`RRset::encode`]). Allocates only for an RRset not already held.
+    pub fn observe(&mut self, encoded: &[u8], time: i64) {
+        match self.rows.get_mut(encoded) {
             Some(seen) => seen.merge(&Seen::once(time)),
             None => {
-                self.rows.insert(rrset.to_owned_rrset(), Seen::once(time));
+                self.rows
+                    .insert(RRset::from_encoded_trusted(encoded), Seen::once(time));
             }
         }
     }
@@ -61,22 +62,26 @@ impl Aggregator {
 mod tests {
     use super::*;
 
-    fn view<'a>(rdata: &'a [&'a [u8]]) -> RRsetView<'a> {
-        RRsetView {
-            rrname: b"\x03www\x07example\x03com\x00",
-            rrtype: 1,
-            bailiwick: Some(b"\x07example\x03com\x00"),
-            rdata,
-        }
+    fn encoded(rdata: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let owner = b"\x03www\x07example\x03com\x00";
+        RRset::encode(
+            &mut out,
+            owner,
+            1,
+            Some(b"\x07example\x03com\x00"),
+            rdata.iter().copied(),
+        );
+        out
     }
 
     #[test]
     fn the_same_rrset_merges_into_one_row() {
         let mut agg = Aggregator::new(10);
         let rdata: [&[u8]; 1] = [&[192, 0, 2, 1]];
-        agg.observe(&view(&rdata), 20);
-        agg.observe(&view(&rdata), 10);
-        agg.observe(&view(&rdata), 30);
+        agg.observe(&encoded(&rdata), 20);
+        agg.observe(&encoded(&rdata), 10);
+        agg.observe(&encoded(&rdata), 30);
         let rows = agg.drain();
         assert_eq!(rows.len(), 1);
         assert_eq!(
@@ -95,9 +100,9 @@ mod tests {
         let mut agg = Aggregator::new(2);
         let one: [&[u8]; 1] = [&[192, 0, 2, 1]];
         let two: [&[u8]; 2] = [&[192, 0, 2, 1], &[192, 0, 2, 2]];
-        agg.observe(&view(&one), 1);
+        agg.observe(&encoded(&one), 1);
         assert!(!agg.is_full());
-        agg.observe(&view(&two), 1);
+        agg.observe(&encoded(&two), 1);
         assert!(agg.is_full());
         assert_eq!(agg.drain().len(), 2);
     }

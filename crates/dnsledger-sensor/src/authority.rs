@@ -86,8 +86,13 @@ impl AuthorityMap {
         }
     }
 
-    /// Records an accepted address record of `nameserver`.
+    /// Records an accepted address record of `nameserver`. Addresses of names that no
+    /// learned NS RRset points to are not kept: most A/AAAA records are of web and mail
+    /// hosts, and keeping them would fill the table with facts that never matter.
     pub fn learn_address(&mut self, nameserver: &[u8], addr: IpAddr) {
+        if !self.zones_by_nameserver.contains_key(nameserver) {
+            return;
+        }
         let known = self
             .addresses_by_nameserver
             .get(nameserver)
@@ -240,7 +245,7 @@ mod tests {
     }
 
     #[test]
-    fn learns_a_zone_whichever_half_arrives_first() {
+    fn learns_a_zone_from_its_nameservers_and_their_addresses() {
         let mut map = testbed_map();
         map.learn_nameserver(&wire("com."), &wire("a.gtld-servers.net."));
         assert_eq!(
@@ -248,17 +253,20 @@ mod tests {
             None
         );
         map.learn_address(&wire("a.gtld-servers.net."), addr("127.0.0.11"));
-        assert_eq!(
-            bailiwick_text(&map, "127.0.0.11", "example.com.", rtype::A).as_deref(),
-            Some("com.")
-        );
+        let com = bailiwick_text(&map, "127.0.0.11", "example.com.", rtype::A);
+        assert_eq!(com.as_deref(), Some("com."));
+        // A second zone on a server whose address is already known.
+        map.learn_nameserver(&wire("net."), &wire("a.gtld-servers.net."));
+        let net = bailiwick_text(&map, "127.0.0.11", "example.net.", rtype::A);
+        assert_eq!(net.as_deref(), Some("net."));
+    }
 
-        map.learn_address(&wire("ns1.example.com."), addr("127.0.0.20"));
-        map.learn_nameserver(&wire("example.com."), &wire("ns1.example.com."));
-        assert_eq!(
-            bailiwick_text(&map, "127.0.0.20", "www.example.com.", rtype::A).as_deref(),
-            Some("example.com.")
-        );
+    #[test]
+    fn addresses_of_hosts_that_serve_nothing_are_not_kept() {
+        let mut map = testbed_map();
+        let before = map.len();
+        map.learn_address(&wire("www.example.com."), addr("192.0.2.1"));
+        assert_eq!(map.len(), before);
     }
 
     #[test]

@@ -28,7 +28,7 @@ mod stats;
 use std::net::IpAddr;
 
 use dnsledger_capture::{ChecksumStatus, DnsPayload};
-use dnsledger_rrset::{ObservationSink, RRsetView, SinkError};
+use dnsledger_rrset::{ObservationSink, RRset, SinkError};
 use dnsledger_wire::{opcode, rcode, rtype, Header, Message};
 
 pub use aggregate::Aggregator;
@@ -90,6 +90,8 @@ pub struct Sensor<S: ObservationSink> {
     splitter: RRsetSplitter,
     /// Reused for the canonical qname of each message, so pairing does not allocate.
     qname_scratch: Vec<u8>,
+    /// Reused for encoding each RRset to probe the aggregation table.
+    rrset_scratch: Vec<u8>,
     sink: S,
     stats: SensorStats,
     last_flush_nanos: Option<i64>,
@@ -114,6 +116,7 @@ impl<S: ObservationSink> Sensor<S> {
             aggregator: Aggregator::new(config.max_rrsets),
             splitter: RRsetSplitter::default(),
             qname_scratch: Vec::with_capacity(256),
+            rrset_scratch: Vec::with_capacity(1024),
             sink,
             stats: SensorStats::default(),
             last_flush_nanos: None,
@@ -256,22 +259,47 @@ impl<S: ObservationSink> Sensor<S> {
     /// Aggregates the loaded response's RRsets that lie within `bailiwick`, and learns
     /// authority from them (never from client-side data, which has no bailiwick).
     fn record_rrsets(&mut self, bailiwick: Option<&[u8]>, time: i64) {
+        let mut encoded = std::mem::take(&mut self.rrset_scratch);
         for rrset in self.splitter.rrsets() {
-            if let Some(zone) = bailiwick {
-                if !dnsledger_wire::is_subdomain_wire(rrset.owner, zone) {
-                    self.stats.rrsets_dropped_out_of_bailiwick += 1;
-                    continue;
+            if bailiwick.is_some_and(|zone| !dnsledger_wire::is_subdomain_wire(rrset.owner, zone)) {
+                self.stats.rrsets_dropped_out_of_bailiwick += 1;
+                continue;
+            }
+            if bailiwick.is_some() && rrset.rtype == rtype::NS {
+                for target in rrset.rdata() {
+                    self.authority.learn_nameserver(rrset.owner, target);
                 }
-                learn_authority(&mut self.authority, &rrset);
             }
             self.stats.rrsets_accepted += 1;
-            let view = RRsetView {
-                rrname: rrset.owner,
-                rrtype: rrset.rtype,
+            encoded.clear();
+            RRset::encode(
+                &mut encoded,
+                rrset.owner,
+                rrset.rtype,
                 bailiwick,
-                rdata: &rrset.rdata,
-            };
-            self.aggregator.observe(&view, time);
+                rrset.rdata(),
+            );
+            self.aggregator.observe(&encoded, time);
+        }
+        if let Some(zone) = bailiwick {
+            self.learn_nameserver_addresses(zone);
+        }
+        self.rrset_scratch = encoded;
+    }
+
+    /// Learns the addresses of name servers from the response's A/AAAA RRsets, after its NS
+    /// RRsets, because glue may sort before the delegation that makes it useful.
+    fn learn_nameserver_addresses(&mut self, zone: &[u8]) {
+        let addresses = self.splitter.rrsets().filter(|rrset| {
+            matches!(rrset.rtype, rtype::A | rtype::AAAA)
+                && dnsledger_wire::is_subdomain_wire(rrset.owner, zone)
+        });
+        for rrset in addresses {
+            for rdata in rrset.rdata() {
+                if let Some(addr) = address_of(rdata) {
+                    self.authority.learn_address(rrset.owner, addr);
+                }
+            }
         }
     }
 
@@ -321,22 +349,12 @@ impl<S: ObservationSink> Sensor<S> {
     }
 }
 
-/// Learns "these servers serve this zone" from an accepted NS RRset and "this server has
-/// that address" from an accepted A/AAAA RRset.
-fn learn_authority(authority: &mut AuthorityMap, rrset: &rrsets::SplitRRset<'_>) {
-    for rdata in &rrset.rdata {
-        match (rrset.rtype, rdata.len()) {
-            (rtype::NS, _) => authority.learn_nameserver(rrset.owner, rdata),
-            (rtype::A, 4) => {
-                let octets: [u8; 4] = (*rdata).try_into().unwrap_or_default();
-                authority.learn_address(rrset.owner, IpAddr::from(octets));
-            }
-            (rtype::AAAA, 16) => {
-                let octets: [u8; 16] = (*rdata).try_into().unwrap_or_default();
-                authority.learn_address(rrset.owner, IpAddr::from(octets));
-            }
-            _ => {}
-        }
+/// The address in A or AAAA rdata.
+fn address_of(rdata: &[u8]) -> Option<IpAddr> {
+    match rdata.len() {
+        4 => <[u8; 4]>::try_from(rdata).ok().map(IpAddr::from),
+        16 => <[u8; 16]>::try_from(rdata).ok().map(IpAddr::from),
+        _ => None,
     }
 }
 

@@ -37,11 +37,26 @@ pub struct RRsetSplitter {
     pub skipped_class: u64,
 }
 
-/// One RRset of a response: borrowed canonical owner and sorted, distinct rdata.
+/// One RRset of a response: borrowed canonical owner and its records, sorted by rdata.
 pub struct SplitRRset<'a> {
     pub owner: &'a [u8],
     pub rtype: u16,
-    pub rdata: Vec<&'a [u8]>,
+    records: &'a [RecordSpan],
+    bytes: &'a [u8],
+}
+
+impl<'a> SplitRRset<'a> {
+    /// The distinct rdata, sorted bytewise (an RR repeated in two sections counts once).
+    pub fn rdata(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let bytes = self.bytes;
+        let mut previous: Option<&[u8]> = None;
+        self.records.iter().filter_map(move |span| {
+            let rdata = &bytes[span.rdata.clone()];
+            let repeated = previous == Some(rdata);
+            previous = Some(rdata);
+            (!repeated).then_some(rdata)
+        })
+    }
 }
 
 impl RRsetSplitter {
@@ -96,7 +111,7 @@ impl RRsetSplitter {
     }
 
     /// The RRsets of the loaded response: all records of one (owner, type, covered type)
-    /// from all sections, each distinct rdata once.
+    /// from all sections.
     pub fn rrsets(&self) -> impl Iterator<Item = SplitRRset<'_>> {
         let bytes = &self.bytes;
         self.spans
@@ -105,17 +120,11 @@ impl RRsetSplitter {
                     && a.covered == b.covered
                     && bytes[a.owner.clone()] == bytes[b.owner.clone()]
             })
-            .map(move |group| {
-                let mut rdata: Vec<&[u8]> = group
-                    .iter()
-                    .map(|span| &bytes[span.rdata.clone()])
-                    .collect();
-                rdata.dedup();
-                SplitRRset {
-                    owner: &bytes[group[0].owner.clone()],
-                    rtype: group[0].rtype,
-                    rdata,
-                }
+            .map(move |records| SplitRRset {
+                owner: &bytes[records[0].owner.clone()],
+                rtype: records[0].rtype,
+                records,
+                bytes,
             })
     }
 }
