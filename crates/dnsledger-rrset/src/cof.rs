@@ -2,6 +2,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use dnsledger_wire::{push_name_text, push_rdata_text, type_name};
+
 use crate::{Observation, ObservationSink, SinkError};
 
 /// One RRset in the Common Output Format (draft-dulaunoy-dnsop-passive-dns-cof), the shape
@@ -32,27 +34,72 @@ impl From<&Observation> for CofRecord {
     }
 }
 
-/// Writes every observation as one COF JSON object per line.
+/// Writes every observation as one COF JSON object per line, byte for byte what serializing
+/// a [`CofRecord`] gives, but formatted straight into reused buffers: the sensor writes
+/// hundreds of thousands of rows at the end of a capture.
 pub struct CofSink<W: Write> {
     out: W,
+    line: Vec<u8>,
+    text: String,
 }
 
 impl<W: Write> CofSink<W> {
     pub fn new(out: W) -> CofSink<W> {
-        CofSink { out }
+        CofSink {
+            out,
+            line: Vec::with_capacity(4096),
+            text: String::with_capacity(1024),
+        }
     }
 
     pub fn into_inner(self) -> W {
         self.out
+    }
+
+    /// Formats one observation as a JSON line into `self.line`.
+    fn format(&mut self, obs: &Observation) -> serde_json::Result<()> {
+        let parts = obs.rrset.parts();
+        self.line.clear();
+        self.line.extend_from_slice(b"{\"rrname\":");
+        self.json_text(|text| push_name_text(text, parts.rrname))?;
+        self.line.extend_from_slice(b",\"rrtype\":");
+        serde_json::to_writer(&mut self.line, &type_name(parts.rrtype))?;
+        self.line.extend_from_slice(b",\"rdata\":[");
+        for (index, rdata) in parts.rdata().enumerate() {
+            if index > 0 {
+                self.line.push(b',');
+            }
+            self.json_text(|text| push_rdata_text(text, parts.rrtype, rdata))?;
+        }
+        self.line.push(b']');
+        if let Some(zone) = parts.bailiwick {
+            self.line.extend_from_slice(b",\"bailiwick\":");
+            self.json_text(|text| push_name_text(text, zone))?;
+        }
+        let seen = &obs.seen;
+        write!(
+            self.line,
+            ",\"count\":{},\"time_first\":{},\"time_last\":{}}}",
+            seen.count, seen.time_first, seen.time_last
+        )
+        .map_err(serde_json::Error::io)?;
+        self.line.push(b'\n');
+        Ok(())
+    }
+
+    /// Appends the text `fill` writes as a JSON string.
+    fn json_text(&mut self, fill: impl FnOnce(&mut String)) -> serde_json::Result<()> {
+        self.text.clear();
+        fill(&mut self.text);
+        serde_json::to_writer(&mut self.line, self.text.as_str())
     }
 }
 
 impl<W: Write> ObservationSink for CofSink<W> {
     fn accept(&mut self, batch: Vec<Observation>) -> Result<(), SinkError> {
         for obs in &batch {
-            serde_json::to_writer(&mut self.out, &CofRecord::from(obs))
-                .map_err(std::io::Error::from)?;
-            self.out.write_all(b"\n")?;
+            self.format(obs).map_err(std::io::Error::from)?;
+            self.out.write_all(&self.line)?;
         }
         Ok(())
     }
@@ -89,5 +136,33 @@ mod tests {
             "{\"rrname\":\"www.example.com.\",\"rrtype\":\"A\",\"rdata\":[\"192.0.2.1\",\"192.0.2.7\"],\
              \"bailiwick\":\"example.com.\",\"count\":3,\"time_first\":1700000000,\"time_last\":1700000100}\n"
         );
+    }
+
+    #[test]
+    fn the_fast_writer_prints_exactly_what_serde_prints() {
+        let rows = [
+            RRset::new(
+                NameBuf::from_text("we\\\"ird\\.name.example.").unwrap(),
+                16,
+                Some(NameBuf::from_text("example.").unwrap()),
+                vec![b"\x05a\"b\\c".to_vec(), b"\x00".to_vec()],
+            ),
+            RRset::new(NameBuf::root(), 65280, None, vec![vec![1, 2, 3], vec![]]),
+            RRset::new(NameBuf::root(), 1, None, vec![vec![1, 2, 3]]),
+        ];
+        for rrset in rows {
+            let obs = Observation {
+                rrset,
+                seen: Seen {
+                    time_first: -5,
+                    time_last: 7,
+                    count: 9,
+                },
+            };
+            let mut sink = CofSink::new(Vec::new());
+            sink.accept(vec![obs.clone()]).unwrap();
+            let expected = serde_json::to_string(&CofRecord::from(&obs)).unwrap() + "\n";
+            assert_eq!(String::from_utf8(sink.into_inner()).unwrap(), expected);
+        }
     }
 }

@@ -101,13 +101,14 @@ impl RRset {
         {
             return Err(RRsetError("names must be canonical wire names"));
         }
-        let rdata: Vec<&[u8]> = layout.rdata(encoded).collect();
+        let rrset = RRset {
+            encoded: Box::from(encoded),
+        };
+        let rdata: Vec<&[u8]> = rrset.rdata().collect();
         if !rdata.windows(2).all(|pair| pair[0] < pair[1]) {
             return Err(RRsetError("rdata must be sorted and distinct"));
         }
-        Ok(RRset {
-            encoded: Box::from(encoded),
-        })
+        Ok(rrset)
     }
 
     /// The encoded form (see [`RRset::encode`]).
@@ -115,14 +116,25 @@ impl RRset {
         &self.encoded
     }
 
-    fn layout(&self) -> Layout {
+    /// The parts, read from the encoding once.
+    pub fn parts(&self) -> RRsetParts<'_> {
         // Every constructor guarantees a valid layout; the fallback only keeps this total.
-        Layout::parse(&self.encoded).unwrap_or_default()
+        let layout = Layout::parse(&self.encoded).unwrap_or_default();
+        let bytes = &self.encoded[..];
+        let at = layout.owner_end;
+        RRsetParts {
+            rrname: bytes.get(..at).unwrap_or_default(),
+            rrtype: bytes
+                .get(at..at + 2)
+                .map_or(0, |b| u16::from_be_bytes([b[0], b[1]])),
+            bailiwick: layout.bailiwick(bytes),
+            rdata: bytes.get(layout.rdata_start..).unwrap_or_default(),
+        }
     }
 
     /// The owner, canonical wire form.
     pub fn rrname_wire(&self) -> &[u8] {
-        &self.encoded[..self.layout().owner_end]
+        self.parts().rrname
     }
 
     pub fn rrname(&self) -> NameBuf {
@@ -130,15 +142,12 @@ impl RRset {
     }
 
     pub fn rrtype(&self) -> u16 {
-        let at = self.layout().owner_end;
-        self.encoded
-            .get(at..at + 2)
-            .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+        self.parts().rrtype
     }
 
     /// The bailiwick, canonical wire form.
     pub fn bailiwick_wire(&self) -> Option<&[u8]> {
-        self.layout().bailiwick(&self.encoded)
+        self.parts().bailiwick
     }
 
     pub fn bailiwick(&self) -> Option<NameBuf> {
@@ -148,15 +157,16 @@ impl RRset {
 
     /// Canonical wire rdata, sorted bytewise.
     pub fn rdata(&self) -> impl Iterator<Item = &[u8]> {
-        self.layout().rdata(&self.encoded)
+        self.parts().rdata()
     }
 
     /// The rdata in presentation format, in identity order. Rdata that does not fit its type
     /// (possible only for data that came from outside the sensor) is shown in RFC 3597 form.
     pub fn rdata_text(&self) -> Vec<String> {
-        let rrtype = self.rrtype();
-        self.rdata()
-            .map(|r| rdata_to_text(rrtype, r).unwrap_or_else(|_| rdata_generic(r)))
+        let parts = self.parts();
+        parts
+            .rdata()
+            .map(|r| rdata_to_text(parts.rrtype, r).unwrap_or_else(|_| rdata_generic(r)))
             .collect()
     }
 
@@ -174,6 +184,31 @@ impl std::fmt::Debug for RRset {
             .field("bailiwick", &self.bailiwick().map(|b| b.to_text()))
             .field("rdata", &self.rdata_text())
             .finish()
+    }
+}
+
+/// The parts of an RRset, borrowed from its encoding.
+#[derive(Clone, Copy, Debug)]
+pub struct RRsetParts<'a> {
+    /// The owner, canonical wire form.
+    pub rrname: &'a [u8],
+    pub rrtype: u16,
+    /// The bailiwick, canonical wire form; `None` for client-side data.
+    pub bailiwick: Option<&'a [u8]>,
+    /// The encoded rdata list: (length u16 BE, bytes) pairs.
+    rdata: &'a [u8],
+}
+
+impl<'a> RRsetParts<'a> {
+    /// Canonical wire rdata, sorted bytewise.
+    pub fn rdata(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let mut rest = self.rdata;
+        std::iter::from_fn(move || {
+            let (len, after) = rest.split_first_chunk::<2>()?;
+            let (rdata, next) = after.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+            rest = next;
+            Some(rdata)
+        })
     }
 }
 
@@ -217,16 +252,6 @@ impl Layout {
     fn bailiwick<'a>(&self, bytes: &'a [u8]) -> Option<&'a [u8]> {
         self.bailiwick
             .and_then(|(start, end)| bytes.get(start..end))
-    }
-
-    fn rdata<'a>(&self, bytes: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
-        let mut rest = bytes.get(self.rdata_start..).unwrap_or_default();
-        std::iter::from_fn(move || {
-            let (len, after) = rest.split_first_chunk::<2>()?;
-            let (rdata, next) = after.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
-            rest = next;
-            Some(rdata)
-        })
     }
 }
 

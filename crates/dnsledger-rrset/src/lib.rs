@@ -33,6 +33,6 @@ mod seen;
 mod sink;
 
 pub use cof::{CofRecord, CofSink};
-pub use identity::{RRset, RRsetError};
+pub use identity::{RRset, RRsetError, RRsetParts};
 pub use seen::{Observation, Seen};
 pub use sink::{ObservationSink, SinkError, VecSink};

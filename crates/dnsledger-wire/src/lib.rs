@@ -76,7 +76,8 @@ pub use error::WireError;
 pub use header::{Header, HEADER_LEN};
 pub use message::{Message, Question, Record, Records, Section};
 pub use name::{
-    is_subdomain_wire, Labels, Name, NameBuf, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_POINTER_HOPS,
+    is_subdomain_wire, push_name_text, Labels, Name, NameBuf, MAX_LABEL_LEN, MAX_NAME_LEN,
+    MAX_POINTER_HOPS,
 };
-pub use rdata::format::{rdata_generic, rdata_to_text};
+pub use rdata::format::{push_rdata_text, rdata_generic, rdata_to_text};
 pub use types::{class, is_dnssec_type, opcode, rcode, rtype, type_from_name, type_name};

@@ -363,6 +363,14 @@ pub(crate) fn uncompressed_len(wire: &[u8]) -> Option<usize> {
     }
 }
 
+/// Appends the presentation text of a canonical wire name (as [`NameBuf::to_text`] prints
+/// it) to `out`, for callers that format many names into one buffer. The name must be valid
+/// wire form, as everything this crate produces is; a malformed one prints what precedes
+/// the damage.
+pub fn push_name_text(out: &mut String, wire: &[u8]) {
+    text::push_labels_text(out, WireLabels { wire });
+}
+
 /// True if the canonical wire name `name` equals `zone` or lies below it, label-wise.
 ///
 /// Both arguments are uncompressed wire names (as in canonical rdata or

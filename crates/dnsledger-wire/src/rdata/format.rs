@@ -23,23 +23,47 @@ use crate::WireError;
 /// `Err` if the rdata does not fit its type; callers then fall back to [`rdata_generic`].
 pub fn rdata_to_text(rtype: u16, canonical: &[u8]) -> Result<String, WireError> {
     let mut out = String::with_capacity(canonical.len() * 2 + 16);
-    let mut src = Src::new(rtype, canonical, 0, canonical.len());
-    if !fmt_known(&mut src, &mut out)? {
-        return Ok(rdata_generic(canonical));
-    }
-    src.finish()?;
+    push_rdata_known(&mut out, rtype, canonical)?;
     Ok(out)
+}
+
+/// Appends the presentation text of canonical rdata to `out`, in the RFC 3597 generic form
+/// when it does not fit its type: [`rdata_to_text`] with its fallback, for callers that
+/// format many rows into one buffer.
+pub fn push_rdata_text(out: &mut String, rtype: u16, canonical: &[u8]) {
+    let start = out.len();
+    if push_rdata_known(out, rtype, canonical).is_err() {
+        out.truncate(start);
+        push_generic(out, canonical);
+    }
+}
+
+/// The presentation text, or the generic form for types without one; `Err` (with `out`
+/// partly written) when the rdata does not fit its type.
+fn push_rdata_known(out: &mut String, rtype: u16, canonical: &[u8]) -> Result<(), WireError> {
+    let start = out.len();
+    let mut src = Src::new(rtype, canonical, 0, canonical.len());
+    if !fmt_known(&mut src, out)? {
+        out.truncate(start);
+        push_generic(out, canonical);
+        return Ok(());
+    }
+    src.finish()
 }
 
 /// RFC 3597 generic form: `\# <len> <hex>` (lower-case hex without spaces; `\# 0` if empty).
 pub fn rdata_generic(canonical: &[u8]) -> String {
     let mut out = String::with_capacity(canonical.len() * 2 + 10);
+    push_generic(&mut out, canonical);
+    out
+}
+
+fn push_generic(out: &mut String, canonical: &[u8]) {
     let _ = write!(out, "\\# {}", canonical.len());
     if !canonical.is_empty() {
         out.push(' ');
-        push_hex(&mut out, canonical);
+        push_hex(out, canonical);
     }
-    out
 }
 
 /// Formats a type that has a presentation format; `Ok(false)` for the others.
