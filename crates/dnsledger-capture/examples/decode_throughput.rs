@@ -1,6 +1,6 @@
 //! Micro check of reader + decoder throughput on synthetic UDP DNS traffic (one core).
 //!
-//! `cargo run --release -p dnsledger-capture --features testutil --example throughput [frames]`
+//! `cargo run --release -p dnsledger-capture --features testutil --example decode_throughput [frames]`
 
 use std::io::Cursor;
 use std::net::IpAddr;

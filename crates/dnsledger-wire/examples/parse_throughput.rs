@@ -1,7 +1,7 @@
 //! Rough per-message cost of the sensor's hot path on a typical 5-record response:
 //! parse, iterate, canonical owner and rdata, bailiwick check.
 //!
-//! `cargo run --release -p dnsledger-wire --example throughput`
+//! `cargo run --release -p dnsledger-wire --example parse_throughput`
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
