@@ -244,6 +244,7 @@ impl<W: Write> ExchangeWriter<W> {
 
     /// Handshake, length-prefixed query, response (one or two segments), both FINs.
     fn tcp(&mut self, flow: &mut Flow<'_>, at: i64, split: bool) -> i64 {
+        use Side::{Client, Server};
         self.counts.tcp += 1;
         self.counts.responses += 1;
         flow.port = self.next_tcp_port();
@@ -255,22 +256,22 @@ impl<W: Write> ExchangeWriter<W> {
             false => response.len(),
         };
         let mut conn = Connection::new(flow, &mut self.rng);
-        conn.client(self, at, TCP_SYN, &[]);
-        conn.server(self, at + rtt, TCP_SYN | TCP_ACK, &[]);
+        conn.send(self, Client, at, TCP_SYN, &[]);
+        conn.send(self, Server, at + rtt, TCP_SYN | TCP_ACK, &[]);
         let sent = at + rtt + 20 * MICROS;
-        conn.client(self, sent, TCP_ACK, &[]);
-        conn.client(self, sent + 10 * MICROS, TCP_PSH | TCP_ACK, &query);
+        conn.send(self, Client, sent, TCP_ACK, &[]);
+        conn.send(self, Client, sent + 10 * MICROS, TCP_PSH | TCP_ACK, &query);
         let mut done = sent + rtt + 10 * MICROS;
-        conn.server(self, done, TCP_PSH | TCP_ACK, &response[..cut]);
+        conn.send(self, Server, done, TCP_PSH | TCP_ACK, &response[..cut]);
         if cut < response.len() {
             done += 30 * MICROS;
-            conn.server(self, done, TCP_PSH | TCP_ACK, &response[cut..]);
+            conn.send(self, Server, done, TCP_PSH | TCP_ACK, &response[cut..]);
         }
         // The resolver closes first, as resolvers do once they have their answer.
         let closing = done + 100 * MICROS;
-        conn.client(self, closing, TCP_FIN | TCP_ACK, &[]);
-        conn.server(self, closing + rtt, TCP_FIN | TCP_ACK, &[]);
-        conn.client(self, closing + rtt + 20 * MICROS, TCP_ACK, &[]);
+        conn.send(self, Client, closing, TCP_FIN | TCP_ACK, &[]);
+        conn.send(self, Server, closing + rtt, TCP_FIN | TCP_ACK, &[]);
+        conn.send(self, Client, closing + rtt + 20 * MICROS, TCP_ACK, &[]);
         done
     }
 
@@ -392,33 +393,33 @@ impl<'f, 'a> Connection<'f, 'a> {
         }
     }
 
-    fn client<W: Write>(
+    /// Sends one segment from `from` to the other side.
+    fn send<W: Write>(
         &mut self,
         writer: &mut ExchangeWriter<W>,
+        from: Side,
         at: i64,
         flags: u8,
         payload: &[u8],
     ) {
-        let (c, s) = (self.flow.exchange.client, self.flow.exchange.server);
-        let (seq, ack) = (self.client_next, ack_field(flags, self.server_next));
-        let packet = tcp_packet(c, s, self.flow.port, DNS_PORT, seq, ack, flags, payload);
-        self.client_next = advance(seq, flags, payload);
+        let client = (self.flow.exchange.client, self.flow.port);
+        let server = (self.flow.exchange.server, DNS_PORT);
+        let ((src, sport), (dst, dport), next, other_next) = match from {
+            Side::Client => (client, server, &mut self.client_next, self.server_next),
+            Side::Server => (server, client, &mut self.server_next, self.client_next),
+        };
+        let (seq, ack) = (*next, ack_field(flags, other_next));
+        let packet = tcp_packet(src, dst, sport, dport, seq, ack, flags, payload);
+        *next = advance(seq, flags, payload);
         writer.schedule(at, eth_ip(&packet));
     }
+}
 
-    fn server<W: Write>(
-        &mut self,
-        writer: &mut ExchangeWriter<W>,
-        at: i64,
-        flags: u8,
-        payload: &[u8],
-    ) {
-        let (c, s) = (self.flow.exchange.client, self.flow.exchange.server);
-        let (seq, ack) = (self.server_next, ack_field(flags, self.client_next));
-        let packet = tcp_packet(s, c, DNS_PORT, self.flow.port, seq, ack, flags, payload);
-        self.server_next = advance(seq, flags, payload);
-        writer.schedule(at, eth_ip(&packet));
-    }
+/// The end of a TCP connection a segment comes from.
+#[derive(Clone, Copy)]
+enum Side {
+    Client,
+    Server,
 }
 
 /// The acknowledgement number field: the other side's next sequence number once ACK is set.

@@ -231,6 +231,18 @@ impl Decoder {
         self.dns_ports[usize::from(port) / 64] & (1 << (port % 64)) != 0
     }
 
+    /// Whether a UDP/TCP packet between these ports is DNS traffic (either port is a DNS
+    /// port): `Some(source port is a DNS port)`, or `None` after counting the drop.
+    #[inline]
+    fn dns_flow(&mut self, sport: u16, dport: u16) -> Option<bool> {
+        let src_is_dns = self.is_dns_port(sport);
+        if !src_is_dns && !self.is_dns_port(dport) {
+            self.stats.dropped_not_dns_port += 1;
+            return None;
+        }
+        Some(src_is_dns)
+    }
+
     #[inline]
     fn ipv4(&mut self, p: &[u8], ts: i64, emit: &mut dyn FnMut(&DnsPayload<'_>)) {
         self.stats.ipv4 += 1;
@@ -260,14 +272,9 @@ impl Decoder {
             proto: h.proto,
             data: h.payload,
         };
-        let mut out = std::mem::take(&mut self.frag_out);
-        if let Some(proto) = self
-            .frags
-            .add(key, frag, ts, &self.limits, &mut self.stats, &mut out)
-        {
-            self.transport(proto, src, dst, &out, ts, emit);
-        }
-        self.frag_out = out;
+        self.defragment(key, frag, ts, |d, proto, datagram| {
+            d.transport(proto, src, dst, datagram, ts, emit)
+        });
     }
 
     #[inline]
@@ -299,15 +306,34 @@ impl Decoder {
             proto: h.next,
             data: h.payload,
         };
+        self.defragment(
+            key,
+            frag,
+            ts,
+            |d, next, datagram| match ip::walk_extensions(next, datagram, false) {
+                Some((proto, None, rest)) => d.transport(proto, src, dst, rest, ts, emit),
+                _ => d.stats.dropped_malformed_ip += 1,
+            },
+        );
+    }
+
+    /// Adds a fragment to its datagram; when that completes it, calls `complete` with the
+    /// datagram's protocol (IPv6: the next header of the fragment header) and bytes. The
+    /// reassembly buffer is reused from datagram to datagram.
+    #[inline]
+    fn defragment(
+        &mut self,
+        key: FragKey,
+        frag: Fragment<'_>,
+        ts: i64,
+        complete: impl FnOnce(&mut Decoder, u8, &[u8]),
+    ) {
         let mut out = std::mem::take(&mut self.frag_out);
-        if let Some(next) = self
+        if let Some(proto) = self
             .frags
             .add(key, frag, ts, &self.limits, &mut self.stats, &mut out)
         {
-            match ip::walk_extensions(next, &out, false) {
-                Some((proto, None, rest)) => self.transport(proto, src, dst, rest, ts, emit),
-                _ => self.stats.dropped_malformed_ip += 1,
-            }
+            complete(self, proto, &out);
         }
         self.frag_out = out;
     }
@@ -339,23 +365,16 @@ impl Decoder {
         emit: &mut dyn FnMut(&DnsPayload<'_>),
     ) {
         self.stats.udp += 1;
-        if l4.len() < 8 {
+        let Some(h) = l4_header(l4, 8, |udp| {
+            usize::from(u16::from_be_bytes([udp[4], udp[5]]))
+        }) else {
             self.stats.dropped_malformed_udp += 1;
             return;
-        }
-        let sport = u16::from_be_bytes([l4[0], l4[1]]);
-        let dport = u16::from_be_bytes([l4[2], l4[3]]);
-        let ulen = usize::from(u16::from_be_bytes([l4[4], l4[5]]));
-        if ulen < 8 || ulen > l4.len() {
-            self.stats.dropped_malformed_udp += 1;
+        };
+        let Some(src_is_dns) = self.dns_flow(h.sport, h.dport) else {
             return;
-        }
-        let src_is_dns = self.is_dns_port(sport);
-        if !src_is_dns && !self.is_dns_port(dport) {
-            self.stats.dropped_not_dns_port += 1;
-            return;
-        }
-        let seg = &l4[..ulen];
+        };
+        let seg = &l4[..h.len];
         let udp_checksum = if !src_is_dns {
             ChecksumStatus::NotChecked
         } else if seg[6] == 0 && seg[7] == 0 {
@@ -381,8 +400,8 @@ impl Decoder {
             transport: Transport::Udp,
             src,
             dst,
-            src_port: sport,
-            dst_port: dport,
+            src_port: h.sport,
+            dst_port: h.dport,
             udp_checksum,
             data: &seg[8..],
         });
@@ -398,35 +417,54 @@ impl Decoder {
         emit: &mut dyn FnMut(&DnsPayload<'_>),
     ) {
         self.stats.tcp += 1;
-        if l4.len() < 20 {
+        let Some(h) = l4_header(l4, 20, |tcp| usize::from(tcp[12] >> 4) * 4) else {
             self.stats.dropped_malformed_tcp += 1;
             return;
-        }
-        let doff = usize::from(l4[12] >> 4) * 4;
-        if doff < 20 || doff > l4.len() {
-            self.stats.dropped_malformed_tcp += 1;
-            return;
-        }
-        let sport = u16::from_be_bytes([l4[0], l4[1]]);
-        let dport = u16::from_be_bytes([l4[2], l4[3]]);
-        if !self.is_dns_port(sport) && !self.is_dns_port(dport) {
-            self.stats.dropped_not_dns_port += 1;
+        };
+        if self.dns_flow(h.sport, h.dport).is_none() {
             return;
         }
         let key = FlowKey {
             src,
             dst,
-            sport,
-            dport,
+            sport: h.sport,
+            dport: h.dport,
         };
         let seg = Segment {
             seq: u32::from_be_bytes([l4[4], l4[5], l4[6], l4[7]]),
             ack: u32::from_be_bytes([l4[8], l4[9], l4[10], l4[11]]),
             flags: l4[13],
-            payload: &l4[doff..],
+            payload: &l4[h.len..],
             ts,
         };
         self.tcp
             .segment(key, seg, &self.limits, &mut self.stats, emit);
     }
+}
+
+/// The ports of a UDP or TCP header and the length its own field declares (UDP: the
+/// datagram, TCP: the header, by data offset).
+struct L4Header {
+    sport: u16,
+    dport: u16,
+    len: usize,
+}
+
+/// Reads the start both UDP and TCP headers share: `None` (malformed) when `l4` is shorter
+/// than the fixed header (`min` bytes) or the declared length is below `min` or past the
+/// end of `l4`.
+#[inline]
+fn l4_header(l4: &[u8], min: usize, declared_len: impl FnOnce(&[u8]) -> usize) -> Option<L4Header> {
+    if l4.len() < min {
+        return None;
+    }
+    let len = declared_len(l4);
+    if len < min || len > l4.len() {
+        return None;
+    }
+    Some(L4Header {
+        sport: u16::from_be_bytes([l4[0], l4[1]]),
+        dport: u16::from_be_bytes([l4[2], l4[3]]),
+        len,
+    })
 }

@@ -176,33 +176,34 @@ impl TcpTable {
         stats: &mut DecodeStats,
         emit: &mut dyn FnMut(&DnsPayload<'_>),
     ) {
-        self.own_direction(key, seg, limits, stats, emit);
+        let mut sink = Sink {
+            key,
+            ts: seg.ts,
+            emit,
+            stats,
+        };
+        self.own_direction(seg, limits, &mut sink);
         if seg.flags & ACK != 0 {
-            self.acknowledgement(key.reverse(), seg, limits, stats, emit);
+            sink.key = key.reverse();
+            self.acknowledgement(seg, limits, &mut sink);
         }
     }
 
-    fn own_direction(
-        &mut self,
-        key: FlowKey,
-        seg: Segment<'_>,
-        limits: &Limits,
-        stats: &mut DecodeStats,
-        emit: &mut dyn FnMut(&DnsPayload<'_>),
-    ) {
+    /// The segment's own direction (`sink.key`): its flags and payload.
+    fn own_direction(&mut self, seg: Segment<'_>, limits: &Limits, sink: &mut Sink<'_, '_>) {
         let syn = seg.flags & SYN != 0;
         let full = self.streams.len() >= limits.max_tcp_streams;
-        let s = match self.streams.get_mut(&key) {
+        let s = match self.streams.get_mut(&sink.key) {
             Some(s) => s,
             None => {
                 if !syn && seg.payload.is_empty() {
                     return;
                 }
                 if full {
-                    stats.tcp_over_limit += 1;
+                    sink.stats.tcp_over_limit += 1;
                     return;
                 }
-                stats.tcp_streams += 1;
+                sink.stats.tcp_streams += 1;
                 let mut s = Stream {
                     next_seq: seg.seq,
                     last_ts: seg.ts,
@@ -212,10 +213,10 @@ impl TcpTable {
                     s.isn = Some(seg.seq);
                     s.next_seq = seg.seq.wrapping_add(1);
                 } else {
-                    stats.tcp_midstream_starts += 1;
+                    sink.stats.tcp_midstream_starts += 1;
                     s.resync = true;
                 }
-                self.streams.entry(key).or_insert(s)
+                self.streams.entry(sink.key).or_insert(s)
             }
         };
         let before = s.mem();
@@ -223,9 +224,9 @@ impl TcpTable {
             if s.isn.is_some() || s.closed || s.has_partial() {
                 // A new connection on the same 4-tuple.
                 if s.has_partial() {
-                    stats.tcp_partial_at_close += 1;
+                    sink.stats.tcp_partial_at_close += 1;
                 }
-                stats.tcp_streams += 1;
+                sink.stats.tcp_streams += 1;
                 *s = Stream::default();
             }
             s.isn = Some(seg.seq);
@@ -235,16 +236,10 @@ impl TcpTable {
         s.last_ts = s.last_ts.max(seg.ts);
         if s.closed {
             if !seg.payload.is_empty() {
-                stats.tcp_segments_after_close += 1;
+                sink.stats.tcp_segments_after_close += 1;
             }
             return;
         }
-        let mut sink = Sink {
-            key,
-            ts: seg.ts,
-            emit,
-            stats,
-        };
         let data_seq = if syn {
             seg.seq.wrapping_add(1)
         } else {
@@ -252,14 +247,14 @@ impl TcpTable {
         };
         let total = self.bytes - before;
         if !seg.payload.is_empty() {
-            data(s, data_seq, seg.payload, total, limits, &mut sink);
+            data(s, data_seq, seg.payload, total, limits, sink);
         }
         if !s.ooo.is_empty() && seg.ts.saturating_sub(s.gap_since) > limits.tcp_timeout_nanos {
-            skip_hole(s, total, limits, &mut sink);
+            skip_hole(s, total, limits, sink);
         }
         if seg.flags & (FIN | RST) != 0 {
             while !s.ooo.is_empty() {
-                skip_hole(s, total, limits, &mut sink);
+                skip_hole(s, total, limits, sink);
             }
             if !s.buf.is_empty() {
                 sink.stats.tcp_partial_at_close += 1;
@@ -270,17 +265,10 @@ impl TcpTable {
         self.bytes = total + s.mem();
     }
 
-    /// Notes the receiver's acknowledgement on the reverse direction; a gap there that the
-    /// receiver acknowledged will never fill.
-    fn acknowledgement(
-        &mut self,
-        rkey: FlowKey,
-        seg: Segment<'_>,
-        limits: &Limits,
-        stats: &mut DecodeStats,
-        emit: &mut dyn FnMut(&DnsPayload<'_>),
-    ) {
-        let Some(r) = self.streams.get_mut(&rkey) else {
+    /// Notes the receiver's acknowledgement on the reverse direction (`sink.key`); a gap there
+    /// that the receiver acknowledged will never fill.
+    fn acknowledgement(&mut self, seg: Segment<'_>, limits: &Limits, sink: &mut Sink<'_, '_>) {
+        let Some(r) = self.streams.get_mut(&sink.key) else {
             return;
         };
         match r.acked {
@@ -292,13 +280,7 @@ impl TcpTable {
         }
         let before = r.mem();
         let total = self.bytes - before;
-        let mut sink = Sink {
-            key: rkey,
-            ts: seg.ts,
-            emit,
-            stats,
-        };
-        skip_hole(r, total, limits, &mut sink);
+        skip_hole(r, total, limits, sink);
         self.bytes = total + r.mem();
     }
 
@@ -370,14 +352,24 @@ fn data(
         buffer_out_of_order(s, seq, payload, total, limits, sink);
         return;
     }
-    let behind = rel.unsigned_abs() as usize;
-    if behind >= payload.len() {
-        sink.stats.tcp_retransmitted_bytes += payload.len() as u64;
+    let Some(new) = unseen(rel, payload, sink.stats) else {
         return;
-    }
-    sink.stats.tcp_retransmitted_bytes += behind as u64;
-    in_order(s, &payload[behind..], total, limits, sink);
+    };
+    in_order(s, new, total, limits, sink);
     drain_ready(s, total, limits, sink);
+}
+
+/// The part of in-order bytes starting `rel` (zero or less) from `next_seq` that was not seen
+/// yet (`None` if all was); the bytes before it count as retransmitted.
+#[inline]
+fn unseen<'b>(rel: i64, bytes: &'b [u8], stats: &mut DecodeStats) -> Option<&'b [u8]> {
+    let behind = rel.unsigned_abs() as usize;
+    if behind >= bytes.len() {
+        stats.tcp_retransmitted_bytes += bytes.len() as u64;
+        return None;
+    }
+    stats.tcp_retransmitted_bytes += behind as u64;
+    Some(&bytes[behind..])
 }
 
 /// Uses buffered segments that now start at or before `next_seq`.
@@ -390,14 +382,11 @@ fn drain_ready(s: &mut Stream, total: usize, limits: &Limits, sink: &mut Sink<'_
         }
         let seg = s.ooo.swap_remove(i);
         s.ooo_bytes -= seg.data.len();
-        let behind = rel.unsigned_abs() as usize;
-        if behind >= seg.data.len() {
-            sink.stats.tcp_retransmitted_bytes += seg.data.len() as u64;
+        let Some(new) = unseen(rel, &seg.data, sink.stats) else {
             continue;
-        }
-        sink.stats.tcp_retransmitted_bytes += behind as u64;
+        };
         sink.ts = seg.ts;
-        in_order(s, &seg.data[behind..], total, limits, sink);
+        in_order(s, new, total, limits, sink);
     }
     sink.ts = ts;
 }

@@ -162,10 +162,7 @@ pub fn udp(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> 
     u.extend_from_slice(&dport.to_be_bytes());
     u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
     u.extend_from_slice(&[0, 0]);
-    u.extend_from_slice(payload);
-    let c = checksum::compute(&src, &dst, 17, &u);
-    u[6..8].copy_from_slice(&c.to_be_bytes());
-    u
+    with_checksum(src, dst, 17, u, 6, payload)
 }
 
 /// A TCP header (20 bytes, window 65535) and payload with a correct checksum.
@@ -186,10 +183,23 @@ pub fn tcp(
     t.extend_from_slice(&seq.to_be_bytes());
     t.extend_from_slice(&ack.to_be_bytes());
     t.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    t.extend_from_slice(payload);
-    let c = checksum::compute(&src, &dst, 6, &t);
-    t[16..18].copy_from_slice(&c.to_be_bytes());
-    t
+    with_checksum(src, dst, 6, t, 16, payload)
+}
+
+/// A UDP or TCP `header` (its checksum field, at byte `checksum_at`, zero) followed by
+/// `payload`, with the checksum of protocol `proto` filled in.
+fn with_checksum(
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    mut header: Vec<u8>,
+    checksum_at: usize,
+    payload: &[u8],
+) -> Vec<u8> {
+    header.extend_from_slice(payload);
+    let c = checksum::compute(&src, &dst, proto, &header);
+    header[checksum_at..checksum_at + 2].copy_from_slice(&c.to_be_bytes());
+    header
 }
 
 /// An IP packet carrying a UDP datagram.
@@ -227,14 +237,8 @@ pub fn eth_ip(packet: &[u8]) -> Vec<u8> {
 pub fn fragment_ipv4(packet: &[u8], chunk: usize, id: u16) -> Vec<Vec<u8>> {
     let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
     let dst = Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]);
-    let payload = &packet[20..];
-    let chunk = (chunk / 8).max(1) * 8;
-    let n = payload.len().div_ceil(chunk);
-    (0..n)
-        .map(|i| {
-            let part = &payload[i * chunk..((i + 1) * chunk).min(payload.len())];
-            ipv4_fragment(src, dst, packet[9], id, i * chunk, i + 1 < n, part)
-        })
+    fragment_pieces(&packet[20..], chunk)
+        .map(|(offset, more, part)| ipv4_fragment(src, dst, packet[9], id, offset, more, part))
         .collect()
 }
 
@@ -246,15 +250,20 @@ pub fn fragment_ipv6(packet: &[u8], chunk: usize, id: u32) -> Vec<Vec<u8>> {
     let mut d = [0u8; 16];
     d.copy_from_slice(&packet[24..40]);
     let (src, dst) = (Ipv6Addr::from(s), Ipv6Addr::from(d));
-    let payload = &packet[40..];
+    fragment_pieces(&packet[40..], chunk)
+        .map(|(offset, more, part)| ipv6_fragment(src, dst, packet[6], id, offset, more, part))
+        .collect()
+}
+
+/// `payload` cut into fragments of at most `chunk` bytes (rounded down to a multiple of 8,
+/// at least 8): each one's offset, whether more follow, and its bytes.
+fn fragment_pieces(payload: &[u8], chunk: usize) -> impl Iterator<Item = (usize, bool, &[u8])> {
     let chunk = (chunk / 8).max(1) * 8;
     let n = payload.len().div_ceil(chunk);
-    (0..n)
-        .map(|i| {
-            let part = &payload[i * chunk..((i + 1) * chunk).min(payload.len())];
-            ipv6_fragment(src, dst, packet[6], id, i * chunk, i + 1 < n, part)
-        })
-        .collect()
+    payload
+        .chunks(chunk)
+        .enumerate()
+        .map(move |(i, part)| (i * chunk, i + 1 < n, part))
 }
 
 /// Builds a classic pcap file.
@@ -285,20 +294,12 @@ impl PcapBuilder {
     }
 
     fn u32(&mut self, v: u32) {
-        let a = if self.big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        };
+        let a = byte_order(v.to_be_bytes(), self.big_endian);
         self.bytes.extend_from_slice(&a);
     }
 
     fn u16(&mut self, v: u16) {
-        let a = if self.big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        };
+        let a = byte_order(v.to_be_bytes(), self.big_endian);
         self.bytes.extend_from_slice(&a);
     }
 
@@ -344,19 +345,11 @@ impl PcapNgBuilder {
     }
 
     fn u32v(&self, v: u32) -> [u8; 4] {
-        if self.big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
+        byte_order(v.to_be_bytes(), self.big_endian)
     }
 
     fn u16v(&self, v: u16) -> [u8; 2] {
-        if self.big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
+        byte_order(v.to_be_bytes(), self.big_endian)
     }
 
     /// Any block: type, body (padded to 4 bytes here), lengths added.
@@ -403,12 +396,7 @@ impl PcapNgBuilder {
         if let Some(o) = tsoffset_secs {
             body.extend_from_slice(&self.u16v(14));
             body.extend_from_slice(&self.u16v(8));
-            let v = if self.big_endian {
-                o.to_be_bytes()
-            } else {
-                o.to_le_bytes()
-            };
-            body.extend_from_slice(&v);
+            body.extend_from_slice(&byte_order(o.to_be_bytes(), self.big_endian));
         }
         if tsresol.is_some() || tsoffset_secs.is_some() {
             body.extend_from_slice(&[0, 0, 0, 0]);
@@ -424,13 +412,8 @@ impl PcapNgBuilder {
         data: &[u8],
         orig_len: u32,
     ) -> &mut PcapNgBuilder {
-        let mut body = self.u32v(interface).to_vec();
-        body.extend_from_slice(&self.u32v((ts_units >> 32) as u32));
-        body.extend_from_slice(&self.u32v(ts_units as u32));
-        body.extend_from_slice(&self.u32v(data.len() as u32));
-        body.extend_from_slice(&self.u32v(orig_len));
-        body.extend_from_slice(data);
-        self.block(6, &body)
+        let interface = self.u32v(interface);
+        self.packet_block(6, &interface, ts_units, data, orig_len)
     }
 
     /// An obsolete Packet Block.
@@ -441,14 +424,28 @@ impl PcapNgBuilder {
         data: &[u8],
         orig_len: u32,
     ) -> &mut PcapNgBuilder {
-        let mut body = self.u16v(interface).to_vec();
-        body.extend_from_slice(&self.u16v(0));
+        let mut interface_and_drops = self.u16v(interface).to_vec();
+        interface_and_drops.extend_from_slice(&self.u16v(0));
+        self.packet_block(2, &interface_and_drops, ts_units, data, orig_len)
+    }
+
+    /// A packet block: `head` (the interface field(s)), timestamp, captured and original
+    /// length, data.
+    fn packet_block(
+        &mut self,
+        block_type: u32,
+        head: &[u8],
+        ts_units: u64,
+        data: &[u8],
+        orig_len: u32,
+    ) -> &mut PcapNgBuilder {
+        let mut body = head.to_vec();
         body.extend_from_slice(&self.u32v((ts_units >> 32) as u32));
         body.extend_from_slice(&self.u32v(ts_units as u32));
         body.extend_from_slice(&self.u32v(data.len() as u32));
         body.extend_from_slice(&self.u32v(orig_len));
         body.extend_from_slice(data);
-        self.block(2, &body)
+        self.block(block_type, &body)
     }
 
     /// A Simple Packet Block (interface 0).
@@ -462,6 +459,14 @@ impl PcapNgBuilder {
     pub fn bytes(&self) -> Vec<u8> {
         self.bytes.clone()
     }
+}
+
+/// `be` (a number's big-endian bytes) in big- or little-endian order.
+fn byte_order<const N: usize>(mut be: [u8; N], big_endian: bool) -> [u8; N] {
+    if !big_endian {
+        be.reverse();
+    }
+    be
 }
 
 /// Gzip-compresses bytes.

@@ -47,6 +47,28 @@ fn feed(d: &mut Decoder, ts: i64, link_type: u16, data: &[u8]) -> Vec<OwnedPaylo
     out
 }
 
+/// Feeds frames one after the other (same time and link type), returns all they emitted.
+fn feed_all<F: AsRef<[u8]>>(
+    d: &mut Decoder,
+    ts: i64,
+    link_type: u16,
+    frames: impl IntoIterator<Item = F>,
+) -> Vec<OwnedPayload> {
+    let mut out = Vec::new();
+    for f in frames {
+        out.extend(feed(d, ts, link_type, f.as_ref()));
+    }
+    out
+}
+
+/// Asserts that `out` is exactly one payload carrying `msg`; returns it.
+#[track_caller]
+fn the_message<'a>(out: &'a [OwnedPayload], msg: &[u8]) -> &'a OwnedPayload {
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].data, msg);
+    &out[0]
+}
+
 fn decoder() -> Decoder {
     Decoder::new(DecoderConfig::default())
 }
@@ -182,9 +204,7 @@ fn ethernet_padding_is_trimmed_and_bad_lengths_are_counted() {
     let msg = dns_message(1, false, 0); // 12 bytes: frame shorter than Ethernet's minimum
     let mut f = eth_ip(&udp_packet(client4(), server4(), 5000, 53, &msg));
     f.resize(60, 0xee);
-    let out = feed(&mut d, 1, 1, &f);
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].data, msg);
+    the_message(&feed(&mut d, 1, 1, &f), &msg);
 
     // IPv4 total length beyond the captured bytes
     let mut p = udp_packet(client4(), server4(), 5000, 53, &msg);
@@ -369,6 +389,20 @@ fn big_udp(src: IpAddr, dst: IpAddr, len: usize) -> (Vec<u8>, Vec<u8>) {
     (msg.clone(), udp_packet(src, dst, 53, 4444, &msg))
 }
 
+/// Fragments of `payload`, one per `(start, end)` range (the ranges may overlap), each built
+/// by `fragment(offset, more fragments follow, bytes)`.
+fn overlapping<const N: usize>(
+    payload: &[u8],
+    ranges: [(usize, usize); N],
+    fragment: impl Fn(usize, bool, &[u8]) -> Vec<u8>,
+) -> Vec<Vec<u8>> {
+    ranges
+        .iter()
+        .enumerate()
+        .map(|(k, &(a, b))| fragment(a, k + 1 < N, &payload[a..b]))
+        .collect()
+}
+
 #[test]
 fn ipv4_fragments_in_order_reverse_and_duplicated() {
     let (msg, p) = big_udp(server4(), client4(), 3000);
@@ -376,38 +410,20 @@ fn ipv4_fragments_in_order_reverse_and_duplicated() {
     assert_eq!(frags.len(), 3);
     let mut d = decoder();
     // in order
-    let mut out = Vec::new();
-    for f in &frags {
-        out.extend(feed(&mut d, S, 1, &eth_ip(f)));
-    }
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].data, msg);
-    assert_eq!(out[0].udp_checksum, ChecksumStatus::Valid);
+    let out = feed_all(&mut d, S, 1, frags.iter().map(|f| eth_ip(f)));
+    assert_eq!(the_message(&out, &msg).udp_checksum, ChecksumStatus::Valid);
     // reverse order, plus a duplicate of the middle one (overlap with the same bytes)
-    let mut out = Vec::new();
-    for f in [&frags[2], &frags[1], &frags[1], &frags[0]] {
-        out.extend(feed(&mut d, 2 * S, 1, &eth_ip(f)));
-    }
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].data, msg);
+    let reordered = [&frags[2], &frags[1], &frags[1], &frags[0]];
+    let out = feed_all(&mut d, 2 * S, 1, reordered.map(|f| eth_ip(f)));
+    the_message(&out, &msg);
     // partly overlapping fragments carrying the same bytes
     let payload = &p[20..];
-    let pieces = [(0usize, 1600usize), (800, 2400), (1600, payload.len())];
-    let mut out = Vec::new();
-    for (k, &(a, b)) in pieces.iter().enumerate() {
-        let f = ipv4_fragment(
-            v4("198.51.100.53"),
-            v4("192.0.2.10"),
-            17,
-            78,
-            a,
-            k < 2,
-            &payload[a..b],
-        );
-        out.extend(feed(&mut d, 3 * S, 101, &f));
-    }
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].data, msg);
+    let (s4, c4) = (v4("198.51.100.53"), v4("192.0.2.10"));
+    let pieces = [(0, 1600), (800, 2400), (1600, payload.len())];
+    let frags = overlapping(payload, pieces, |offset, more, part| {
+        ipv4_fragment(s4, c4, 17, 78, offset, more, part)
+    });
+    the_message(&feed_all(&mut d, 3 * S, 101, frags), &msg);
     let s = d.stats();
     assert_eq!(s.fragments, 10);
     assert_eq!(s.fragments_reassembled, 3);
@@ -425,10 +441,7 @@ fn conflicting_ipv4_fragments_discard_the_datagram() {
     let n = forged.len();
     forged[n - 5] ^= 0xff; // same place, other bytes
     let mut d = decoder();
-    let mut out = Vec::new();
-    for f in [&frags[1], &forged, &frags[0], &frags[2]] {
-        out.extend(feed(&mut d, S, 101, f));
-    }
+    let out = feed_all(&mut d, S, 101, [&frags[1], &forged, &frags[0], &frags[2]]);
     assert!(out.is_empty());
     assert_eq!(d.stats().fragments_conflicting, 1);
     assert_eq!(d.buffered_bytes(), 0);
@@ -475,35 +488,20 @@ fn ipv6_fragments_in_order_reverse_overlapping_and_missing() {
     let frags = fragment_ipv6(&p, 1232, 0xdead_beef);
     assert_eq!(frags.len(), 4);
     let mut d = decoder();
-    let mut out = Vec::new();
-    for f in &frags {
-        out.extend(feed(&mut d, S, 1, &eth_ip(f)));
-    }
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].data, msg);
-    assert_eq!(out[0].udp_checksum, ChecksumStatus::Valid);
-    assert_eq!((out[0].src, out[0].dst), (server6(), client6()));
-    let mut out = Vec::new();
-    for f in frags.iter().rev().chain(std::iter::once(&frags[2])) {
-        out.extend(feed(&mut d, S, 229, f));
-    }
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].data, msg);
+    let out = feed_all(&mut d, S, 1, frags.iter().map(|f| eth_ip(f)));
+    let first = the_message(&out, &msg);
+    assert_eq!(first.udp_checksum, ChecksumStatus::Valid);
+    assert_eq!((first.src, first.dst), (server6(), client6()));
+    let reordered = frags.iter().rev().chain(std::iter::once(&frags[2]));
+    the_message(&feed_all(&mut d, S, 229, reordered), &msg);
     // overlapping fragments, same bytes
     let payload = &p[40..];
     let (s6, c6) = (v6("2001:db8:53::53"), v6("2001:db8::10"));
-    let pieces = [(0usize, 2000usize), (1000, 3000), (2000, payload.len())];
-    let mut out = Vec::new();
-    for (k, &(a, b)) in pieces.iter().enumerate() {
-        out.extend(feed(
-            &mut d,
-            S,
-            229,
-            &ipv6_fragment(s6, c6, 17, 3, a, k < 2, &payload[a..b]),
-        ));
-    }
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].data, msg);
+    let pieces = [(0, 2000), (1000, 3000), (2000, payload.len())];
+    let frags6 = overlapping(payload, pieces, |offset, more, part| {
+        ipv6_fragment(s6, c6, 17, 3, offset, more, part)
+    });
+    the_message(&feed_all(&mut d, S, 229, frags6), &msg);
     // extension headers: hop-by-hop before the fragment header, destination options inside
     let mut inner = vec![17, 0, 1, 4, 0, 0, 0, 0]; // destination options, then UDP
     inner.extend_from_slice(&p[40..]);
@@ -516,10 +514,8 @@ fn ipv6_fragments_in_order_reverse_overlapping_and_missing() {
     f2.extend_from_slice(&(cut as u16).to_be_bytes());
     f2.extend_from_slice(&[0, 0, 0, 9]);
     f2.extend_from_slice(&inner[cut..]);
-    let mut out = feed(&mut d, S, 229, &ipv6(s6, c6, 0, &f2));
-    out.extend(feed(&mut d, S, 229, &ipv6(s6, c6, 0, &f1)));
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].data, msg);
+    let out = feed_all(&mut d, S, 229, [ipv6(s6, c6, 0, &f2), ipv6(s6, c6, 0, &f1)]);
+    the_message(&out, &msg);
     // missing one: expires
     feed(&mut d, 2 * S, 229, &frags[0]);
     feed(&mut d, 2 * S, 229, &frags[3]);
