@@ -6,8 +6,8 @@
 //! prints it (which is also what DNSDB-style passive DNS shows).
 //!
 //! What it is **not**: no I/O, no packet capture, no EDNS or TSIG processing, no DNSSEC
-//! validation, no zone-file parser (only single names are read from text), no message
-//! editing (the small [`MessageBuilder`] only composes fresh messages).
+//! validation, no zone-file parser (only single names and single rdata are read from text),
+//! no message editing (the small [`MessageBuilder`] only composes fresh messages).
 //!
 //! Hostile input is the normal case for a sensor, so: no function panics on any input,
 //! nothing recurses on input, compression pointers may only point backwards (at most
@@ -21,7 +21,8 @@
 //! * [`Name`]: a name inside the message buffer (follows compression pointers in place);
 //!   [`NameBuf`]: an owned canonical name; [`is_subdomain_wire`] for hot paths.
 //! * [`Record::canonical_rdata`]: canonical rdata bytes; [`rdata_to_text`] turns them into
-//!   presentation text, [`rdata_generic`] into the RFC 3597 `\#` form.
+//!   presentation text, [`rdata_generic`] into the RFC 3597 `\#` form;
+//!   [`rdata_from_text`] reads presentation text back into canonical rdata.
 //! * [`type_name`], [`type_from_name`], [`is_dnssec_type`] and the number registries
 //!   [`rtype`], [`rcode`], [`class`], [`opcode`].
 //! * [`WireError`]: why something could not be read.
@@ -80,4 +81,5 @@ pub use name::{
     MAX_POINTER_HOPS,
 };
 pub use rdata::format::{push_rdata_text, rdata_generic, rdata_to_text};
+pub use rdata::scan::rdata_from_text;
 pub use types::{class, is_dnssec_type, opcode, rcode, rtype, type_from_name, type_name};

@@ -98,7 +98,7 @@ fn unescape(bytes: &mut std::str::Bytes<'_>) -> Result<u8, WireError> {
         return if first.is_ascii() {
             Ok(first)
         } else {
-            Err(WireError::BadText("non-ASCII character in name"))
+            Err(WireError::BadText("non-ASCII character after backslash"))
         };
     }
     let mut value = u32::from(first - b'0');
@@ -109,6 +109,17 @@ fn unescape(bytes: &mut std::str::Bytes<'_>) -> Result<u8, WireError> {
         }
     }
     u8::try_from(value).map_err(|_| WireError::BadText("\\DDD escape above 255"))
+}
+
+/// Appends the bytes a character-string's text stands for (the inverse of [`push_escaped`],
+/// dnspython `Token.unescape_to_bytes`): `\DDD` and `\X` escapes as in names; other
+/// characters, non-ASCII included, as their UTF-8 bytes.
+pub(crate) fn unescape_into(s: &str, out: &mut Vec<u8>) -> Result<(), WireError> {
+    let mut bytes = s.bytes();
+    while let Some(c) = bytes.next() {
+        out.push(if c == b'\\' { unescape(&mut bytes)? } else { c });
+    }
+    Ok(())
 }
 
 /// Appends bytes escaped like dnspython's `dns.rdata._escapify` (without quotes): `"` and
@@ -169,6 +180,127 @@ pub(crate) fn push_base32hex(out: &mut String, bytes: &[u8]) {
     if bits > 0 {
         out.push(digit((acc << (5 - bits)) & 0x1f, 32));
     }
+}
+
+/// Appends the bytes of hex text (either case, even length; the inverse of [`push_hex`]).
+pub(crate) fn hex_into(s: &str, out: &mut Vec<u8>) -> Result<(), WireError> {
+    const BAD: WireError = WireError::BadText("bad hex");
+    if !s.len().is_multiple_of(2) {
+        return Err(BAD);
+    }
+    let nibble = |c: u8| char::from(c).to_digit(16).ok_or(BAD);
+    for pair in s.as_bytes().chunks_exact(2) {
+        if let [hi, lo] = *pair {
+            out.push((nibble(hi)? << 4 | nibble(lo)?) as u8); // two nibbles
+        }
+    }
+    Ok(())
+}
+
+/// Appends the bytes of standard base64 (the inverse of [`push_base64`]); the padding may be
+/// left out, but unused trailing bits must be zero so that every byte string has one text.
+pub(crate) fn base64_into(s: &str, out: &mut Vec<u8>) -> Result<(), WireError> {
+    use base64::engine::{general_purpose, DecodePaddingMode, GeneralPurpose};
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        general_purpose::PAD.with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    ENGINE
+        .decode_vec(s, out)
+        .map_err(|_| WireError::BadText("bad base64"))
+}
+
+/// Appends the bytes of RFC 4648 base32hex text (either case, padding optional; the inverse
+/// of [`push_base32hex`]). Unused trailing bits must be zero.
+pub(crate) fn base32hex_into(s: &str, out: &mut Vec<u8>) -> Result<(), WireError> {
+    const BAD: WireError = WireError::BadText("bad base32hex");
+    let s = s.trim_end_matches('=');
+    if !matches!(s.len() % 8, 0 | 2 | 4 | 5 | 7) {
+        return Err(BAD);
+    }
+    let mut acc = 0u32;
+    let mut bits = 0u32;
+    for c in s.chars() {
+        acc = (acc << 5) | c.to_digit(32).ok_or(BAD)?;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8); // the 8 bits above the `bits` unused ones
+            acc &= (1 << bits) - 1;
+        }
+    }
+    if acc != 0 {
+        return Err(BAD);
+    }
+    Ok(())
+}
+
+/// A decimal number of ASCII digits only (no sign, no spaces), as dnspython's `get_int`.
+pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |acc, c| {
+        let d = char::from(c).to_digit(10)?;
+        acc.checked_mul(10)?.checked_add(u64::from(d))
+    })
+}
+
+/// A TTL as `dns.ttl.from_text` reads it: decimal seconds or BIND units (`1w2d3h4m5s`,
+/// any case), at most 2^32 - 1.
+pub(crate) fn parse_ttl(s: &str) -> Result<u32, WireError> {
+    const BAD: WireError = WireError::BadText("bad TTL");
+    let total = match parse_decimal(s) {
+        Some(v) => v,
+        None => {
+            let (mut total, mut current, mut need_digit) = (0u64, 0u64, true);
+            for c in s.chars() {
+                if let Some(d) = c.to_digit(10) {
+                    current = current
+                        .checked_mul(10)
+                        .and_then(|v| v.checked_add(u64::from(d)))
+                        .ok_or(BAD)?;
+                    need_digit = false;
+                    continue;
+                }
+                let unit = match c.to_ascii_lowercase() {
+                    'w' => 604_800,
+                    'd' => 86_400,
+                    'h' => 3600,
+                    'm' => 60,
+                    's' => 1,
+                    _ => return Err(BAD),
+                };
+                if need_digit {
+                    return Err(BAD);
+                }
+                total = current
+                    .checked_mul(unit)
+                    .and_then(|v| v.checked_add(total))
+                    .ok_or(BAD)?;
+                (current, need_digit) = (0, true);
+            }
+            if !need_digit || s.is_empty() {
+                return Err(BAD); // a trailing number without a unit
+            }
+            total
+        }
+    };
+    u32::try_from(total).map_err(|_| BAD)
+}
+
+/// A dotted quad, strictly (`dns.ipv4.inet_aton`: four decimal parts, no leading zeros).
+pub(crate) fn parse_ipv4(s: &str) -> Result<[u8; 4], WireError> {
+    s.parse::<std::net::Ipv4Addr>()
+        .map(|a| a.octets())
+        .map_err(|_| WireError::BadText("bad IPv4 address"))
+}
+
+/// An IPv6 address in any RFC 4291 text form (`::`, embedded IPv4, either case).
+pub(crate) fn parse_ipv6(s: &str) -> Result<[u8; 16], WireError> {
+    s.parse::<std::net::Ipv6Addr>()
+        .map(|a| a.octets())
+        .map_err(|_| WireError::BadText("bad IPv6 address"))
 }
 
 /// Dotted quad (`dns.ipv4.inet_ntoa`).
@@ -243,6 +375,48 @@ pub(crate) fn push_sigtime(out: &mut String, t: u32) {
         secs / 60 % 60,
         secs % 60
     );
+}
+
+/// An RRSIG/SIG time (dnspython `sigtime_to_posixtime`): up to 10 digits are seconds since
+/// 1970, 14 digits are `YYYYMMDDHHMMSS` in UTC. The date must be a real one: it is accepted
+/// only if [`push_sigtime`] prints it back exactly.
+pub(crate) fn parse_sigtime(s: &str) -> Result<u32, WireError> {
+    const BAD: WireError = WireError::BadText("bad signature time");
+    if s.len() <= 10 {
+        return parse_decimal(s)
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or(BAD);
+    }
+    if s.len() != 14 {
+        return Err(BAD);
+    }
+    let field = |from: usize, to: usize| {
+        s.get(from..to)
+            .and_then(parse_decimal)
+            .and_then(|v| i64::try_from(v).ok())
+            .ok_or(BAD)
+    };
+    let days = days_from_civil(field(0, 4)?, field(4, 6)?, field(6, 8)?);
+    let t = days * 86_400 + field(8, 10)? * 3600 + field(10, 12)? * 60 + field(12, 14)?;
+    let t = u32::try_from(t).map_err(|_| BAD)?;
+    let mut back = String::with_capacity(14);
+    push_sigtime(&mut back, t);
+    if back != s {
+        return Err(BAD);
+    }
+    Ok(t)
+}
+
+/// Days since 1970-01-01 of a Gregorian date (Howard Hinnant's `days_from_civil`); any
+/// month or day value gives some number, callers check the date prints back.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
@@ -369,6 +543,99 @@ mod tests {
                 .collect();
             let a: [u8; 16] = v.try_into().unwrap();
             assert_eq!(with(|s| push_ipv6(s, a)), *want, "{hex}");
+        }
+    }
+
+    #[test]
+    fn decoders_invert_encoders() {
+        let mut x = 0x1234_5678_u32;
+        for len in 0..40usize {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    x as u8
+                })
+                .collect();
+            type Encode = fn(&mut String, &[u8]);
+            type Decode = fn(&str, &mut Vec<u8>) -> Result<(), WireError>;
+            let codecs: [(Encode, Decode, bool); 3] = [
+                (push_hex, hex_into, true),
+                (push_base64, base64_into, false),
+                (push_base32hex, base32hex_into, true),
+            ];
+            for (encode, decode, any_case) in codecs {
+                let text = with(|s| encode(s, &bytes));
+                let mut back = Vec::new();
+                assert_eq!(decode(&text, &mut back), Ok(()), "{text}");
+                assert_eq!(back, bytes, "{text}");
+                if any_case {
+                    back.clear();
+                    assert_eq!(decode(&text.to_ascii_uppercase(), &mut back), Ok(()));
+                    assert_eq!(back, bytes, "{text} in upper case");
+                }
+            }
+        }
+        let mut out = Vec::new();
+        assert_eq!(hex_into("ABcd", &mut out), Ok(()));
+        assert_eq!(out, [0xab, 0xcd]);
+        assert!(hex_into("abc", &mut out).is_err());
+        assert!(hex_into("zz", &mut out).is_err());
+        assert!(base32hex_into("CPNMUOJ1E8======", &mut out).is_ok());
+        for bad in ["c", "cpn", "cpnmuoj", "cp", "w0"] {
+            assert!(base32hex_into(bad, &mut Vec::new()).is_err(), "{bad}");
+        }
+        assert!(base64_into("aGVsbG8", &mut Vec::new()).is_ok()); // padding optional
+        assert!(base64_into("aGVsbG9=", &mut Vec::new()).is_err()); // trailing bits
+        let mut s = Vec::new();
+        assert_eq!(unescape_into(r#"a\"b\\\065\255é"#, &mut s), Ok(()));
+        assert_eq!(s, b"a\"b\\A\xff\xc3\xa9");
+    }
+
+    #[test]
+    fn numbers_and_ttls() {
+        assert_eq!(parse_decimal("0"), Some(0));
+        assert_eq!(parse_decimal("18446744073709551615"), Some(u64::MAX));
+        for bad in ["", "18446744073709551616", "+1", "-1", "1 ", "1e3", "٣"] {
+            assert_eq!(parse_decimal(bad), None, "{bad}");
+        }
+        let ok = [
+            ("3600", 3600),
+            ("1h", 3600),
+            ("1W2d3H4m5S", 604_800 + 2 * 86_400 + 3 * 3600 + 4 * 60 + 5),
+            ("4294967295", u32::MAX),
+        ];
+        for (text, want) in ok {
+            assert_eq!(parse_ttl(text), Ok(want), "{text}");
+        }
+        for bad in ["", "h", "1h2", "1x", "4294967296", "7102w", "1hh"] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sigtimes_parse_back() {
+        let mut t = 1u32;
+        for _ in 0..2000 {
+            t = t.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let text = with(|s| push_sigtime(s, t));
+            assert_eq!(parse_sigtime(&text), Ok(t), "{text}");
+            assert_eq!(parse_sigtime(&t.to_string()), Ok(t));
+        }
+        for bad in [
+            "20250230000000", // 30 February
+            "20251301000000",
+            "20250101240000",
+            "20250101006000",
+            "19691231235959",
+            "21060207062816", // 2^32
+            "4294967296",
+            "2025010100000",
+            "2025-01-01T000",
+            "",
+        ] {
+            assert!(parse_sigtime(bad).is_err(), "{bad}");
         }
     }
 

@@ -486,45 +486,64 @@ fn fmt_cert(src: &mut Src<'_>, out: &mut String) -> Result<(), WireError> {
     Ok(())
 }
 
+/// CERT type mnemonics (`dns.rdtypes.ANY.CERT`), for printing and for scanning.
+const CERT_TYPES: &[(u16, &str)] = &[
+    (1, "PKIX"),
+    (2, "SPKI"),
+    (3, "PGP"),
+    (4, "IPKIX"),
+    (5, "ISPKI"),
+    (6, "IPGP"),
+    (7, "ACPKIX"),
+    (8, "IACPKIX"),
+    (253, "URI"),
+    (254, "OID"),
+];
+
+/// DNSSEC algorithm mnemonics (`dns.dnssectypes.Algorithm`), for printing and for scanning.
+const ALGORITHMS: &[(u8, &str)] = &[
+    (1, "RSAMD5"),
+    (2, "DH"),
+    (3, "DSA"),
+    (4, "ECC"),
+    (5, "RSASHA1"),
+    (6, "DSANSEC3SHA1"),
+    (7, "RSASHA1NSEC3SHA1"),
+    (8, "RSASHA256"),
+    (10, "RSASHA512"),
+    (12, "ECCGOST"),
+    (13, "ECDSAP256SHA256"),
+    (14, "ECDSAP384SHA384"),
+    (15, "ED25519"),
+    (16, "ED448"),
+    (18, "MLDSA44"),
+    (252, "INDIRECT"),
+    (253, "PRIVATEDNS"),
+    (254, "PRIVATEOID"),
+];
+
 fn cert_type_name(v: u16) -> Option<&'static str> {
-    Some(match v {
-        1 => "PKIX",
-        2 => "SPKI",
-        3 => "PGP",
-        4 => "IPKIX",
-        5 => "ISPKI",
-        6 => "IPGP",
-        7 => "ACPKIX",
-        8 => "IACPKIX",
-        253 => "URI",
-        254 => "OID",
-        _ => return None,
-    })
+    CERT_TYPES.iter().find(|&&(n, _)| n == v).map(|&(_, s)| s)
 }
 
-/// DNSSEC algorithm mnemonics (`dns.dnssectypes.Algorithm`).
 fn algorithm_name(v: u8) -> Option<&'static str> {
-    Some(match v {
-        1 => "RSAMD5",
-        2 => "DH",
-        3 => "DSA",
-        4 => "ECC",
-        5 => "RSASHA1",
-        6 => "DSANSEC3SHA1",
-        7 => "RSASHA1NSEC3SHA1",
-        8 => "RSASHA256",
-        10 => "RSASHA512",
-        12 => "ECCGOST",
-        13 => "ECDSAP256SHA256",
-        14 => "ECDSAP384SHA384",
-        15 => "ED25519",
-        16 => "ED448",
-        18 => "MLDSA44",
-        252 => "INDIRECT",
-        253 => "PRIVATEDNS",
-        254 => "PRIVATEOID",
-        _ => return None,
-    })
+    ALGORITHMS.iter().find(|&&(n, _)| n == v).map(|&(_, s)| s)
+}
+
+/// The CERT type of a mnemonic (any case), the inverse of what [`fmt_cert`] prints.
+pub(crate) fn cert_type_from_name(s: &str) -> Option<u16> {
+    CERT_TYPES
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(s))
+        .map(|&(v, _)| v)
+}
+
+/// The DNSSEC algorithm of a mnemonic (any case).
+pub(crate) fn algorithm_from_name(s: &str) -> Option<u8> {
+    ALGORITHMS
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(s))
+        .map(|&(v, _)| v)
 }
 
 /// EUI-48/EUI-64: hex byte pairs joined by `-`.

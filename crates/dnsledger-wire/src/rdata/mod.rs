@@ -1,5 +1,5 @@
-//! Rdata: the per-type layouts, the canonical form ([`canonical`]) and the presentation
-//! text ([`format`]).
+//! Rdata: the per-type layouts, the canonical form ([`canonical`]), the presentation
+//! text ([`format`](mod@format)) and its inverse ([`scan`]).
 //!
 //! Both directions read rdata through [`Src`], a bounds-checked cursor, so a malformed rdata
 //! is an `Err`, never a panic.
@@ -7,6 +7,7 @@
 pub(crate) mod canonical;
 pub(crate) mod format;
 mod loc;
+pub(crate) mod scan;
 mod svcb;
 
 use crate::name::{parse_name, Compression, Name};

@@ -4,9 +4,13 @@
 
 use std::fmt::Write as _;
 
+use super::scan::Scanner;
 use super::Src;
 use crate::name::Compression;
-use crate::text::{push_base64, push_escaped, push_ipv4, push_ipv6, push_labels_text};
+use crate::text::{
+    base64_into, parse_decimal, parse_ipv4, parse_ipv6, push_base64, push_escaped, push_ipv4,
+    push_ipv6, push_labels_text, unescape_into,
+};
 use crate::WireError;
 
 const MANDATORY: u16 = 0;
@@ -145,25 +149,49 @@ fn mandatory_keys_present(mandatory: &[u8], params: &[u8]) -> Option<()> {
     Some(())
 }
 
+/// The registered key names dnspython knows (`ParamKey`), for printing and scanning.
+const KEY_NAMES: &[(u16, &str)] = &[
+    (MANDATORY, "mandatory"),
+    (ALPN, "alpn"),
+    (NO_DEFAULT_ALPN, "no-default-alpn"),
+    (PORT, "port"),
+    (IPV4HINT, "ipv4hint"),
+    (ECH, "ech"),
+    (IPV6HINT, "ipv6hint"),
+    (7, "dohpath"),
+    (OHTTP, "ohttp"),
+    (DOCPATH, "docpath"),
+];
+
 /// dnspython's `key_to_text`: the registered names, `keyNNNNN` otherwise.
 fn push_key(out: &mut String, key: u16) {
-    let name = match key {
-        MANDATORY => "mandatory",
-        ALPN => "alpn",
-        NO_DEFAULT_ALPN => "no-default-alpn",
-        PORT => "port",
-        IPV4HINT => "ipv4hint",
-        ECH => "ech",
-        IPV6HINT => "ipv6hint",
-        7 => "dohpath",
-        OHTTP => "ohttp",
-        DOCPATH => "docpath",
-        _ => {
+    match KEY_NAMES.iter().find(|&&(k, _)| k == key) {
+        Some(&(_, name)) => out.push_str(name),
+        None => {
             let _ = write!(out, "key{key}");
-            return;
         }
+    }
+}
+
+/// dnspython's `ParamKey.make`: a registered name in any case (`_` for `-` too) or
+/// `keyNNNNN`.
+fn key_from_text(text: &[u8]) -> Result<u16, WireError> {
+    let same = |name: &str| {
+        name.len() == text.len()
+            && name
+                .bytes()
+                .zip(text)
+                .all(|(n, &t)| n.eq_ignore_ascii_case(&t) || (n == b'-' && t == b'_'))
     };
-    out.push_str(name);
+    if let Some(&(key, _)) = KEY_NAMES.iter().find(|(_, name)| same(name)) {
+        return Ok(key);
+    }
+    text.get(..3)
+        .filter(|p| p.eq_ignore_ascii_case(b"key"))
+        .and_then(|_| std::str::from_utf8(text.get(3..)?).ok())
+        .and_then(parse_decimal)
+        .and_then(|v| u16::try_from(v).ok())
+        .ok_or(WireError::BadText("unknown SvcParam key"))
 }
 
 /// `key` alone for an empty value, `key="value"` otherwise; the value is validated.
@@ -238,4 +266,117 @@ fn push_id_list(out: &mut String, mut value: &[u8]) {
 /// A big-endian u16 from a 2-byte chunk (0 for anything else, which callers never pass).
 fn be16(pair: &[u8]) -> u16 {
     pair.first_chunk().map_or(0, |p| u16::from_be_bytes(*p))
+}
+
+/// dnspython's `SVCBBase.from_text`: `priority target key[=value]...`, a value quoted and
+/// glued to its `=` or unquoted. Keys are sorted (a repeated key is an error); the checks
+/// of [`check_params`] follow when the caller formats the result.
+pub(super) fn scan_svcb(sc: &mut Scanner<'_>) -> Result<(), WireError> {
+    sc.u16()?;
+    sc.name()?;
+    let mut params: Vec<(u16, Vec<u8>)> = Vec::new();
+    while let Some(tok) = sc.next_token() {
+        if tok.quoted {
+            return Err(WireError::BadText("SvcParam without a key"));
+        }
+        let (key, value) = match tok.text.split_once('=') {
+            None => (tok.text, ""),
+            Some(("", _)) => return Err(WireError::BadText("SvcParam without a key")),
+            Some((key, "")) => match sc.next_token() {
+                Some(v) if v.quoted && v.glued => (key, v.text),
+                _ => return Err(WireError::BadText("SvcParam `key=` without a value")),
+            },
+            Some((key, value)) => (key, value),
+        };
+        let key = key_from_text(key.as_bytes())?;
+        params.push((key, scan_value(key, value)?));
+    }
+    params.sort_by_key(|&(key, _)| key);
+    if params.windows(2).any(|w| matches!(w, [a, b] if a.0 == b.0)) {
+        return Err(WireError::BadText("repeated SvcParam key"));
+    }
+    for (key, value) in params {
+        let len = u16::try_from(value.len()).map_err(|_| sc.bad())?;
+        sc.out.extend_from_slice(&key.to_be_bytes());
+        sc.out.extend_from_slice(&len.to_be_bytes());
+        sc.out.extend_from_slice(&value);
+    }
+    Ok(())
+}
+
+/// The wire value of `key` from its text (escapes still in). A bare key or `key=""` is an
+/// empty value for every key; the keys that need one are refused by [`check_value`].
+fn scan_value(key: u16, text: &str) -> Result<Vec<u8>, WireError> {
+    let mut value = Vec::new();
+    match key {
+        _ if text.is_empty() => {}
+        MANDATORY => {
+            let mut keys = Vec::new();
+            for item in split_list(text)? {
+                keys.push(key_from_text(&item)?);
+            }
+            keys.sort_unstable();
+            for k in keys {
+                value.extend_from_slice(&k.to_be_bytes());
+            }
+        }
+        ALPN | DOCPATH => {
+            for id in split_list(text)? {
+                let len = u8::try_from(id.len())
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or(WireError::BadText("bad SvcParam id: empty or too long"))?;
+                value.push(len);
+                value.extend_from_slice(&id);
+            }
+        }
+        PORT => {
+            let port = parse_decimal(text)
+                .and_then(|v| u16::try_from(v).ok())
+                .ok_or(WireError::BadText("bad port"))?;
+            value.extend_from_slice(&port.to_be_bytes());
+        }
+        IPV4HINT | IPV6HINT => {
+            for item in split_list(text)? {
+                let item = std::str::from_utf8(&item)
+                    .map_err(|_| WireError::BadText("bad address in a hint"))?;
+                if key == IPV4HINT {
+                    value.extend_from_slice(&parse_ipv4(item)?);
+                } else {
+                    value.extend_from_slice(&parse_ipv6(item)?);
+                }
+            }
+        }
+        ECH => {
+            if text.contains('\\') {
+                return Err(WireError::BadText("escape in an ech value"));
+            }
+            base64_into(text, &mut value)?;
+        }
+        _ => unescape_into(text, &mut value)?,
+    }
+    Ok(value)
+}
+
+/// dnspython's `_split(_unescape(value))`: the text unescaped, then split at commas that
+/// are not preceded by a backslash (which escapes the next byte).
+fn split_list(text: &str) -> Result<Vec<Vec<u8>>, WireError> {
+    let mut raw = Vec::with_capacity(text.len());
+    unescape_into(text, &mut raw)?;
+    let mut items = Vec::new();
+    let mut item = Vec::new();
+    let mut bytes = raw.into_iter();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\\' => item.push(
+                bytes
+                    .next()
+                    .ok_or(WireError::BadText("backslash at end of a list"))?,
+            ),
+            b',' => items.push(std::mem::take(&mut item)),
+            _ => item.push(b),
+        }
+    }
+    items.push(item);
+    Ok(items)
 }
