@@ -28,6 +28,7 @@
 //! ```
 
 mod cof;
+mod counters;
 mod identity;
 mod seen;
 mod sink;

@@ -34,6 +34,16 @@ impl Aggregator {
         }
     }
 
+    /// Merges an already aggregated observation (from a file of them, say).
+    pub fn merge(&mut self, observation: Observation) {
+        match self.rows.get_mut(observation.rrset.encoded()) {
+            Some(seen) => seen.merge(&observation.seen),
+            None => {
+                self.rows.insert(observation.rrset, observation.seen);
+            }
+        }
+    }
+
     pub fn is_full(&self) -> bool {
         self.rows.len() >= self.max_rrsets
     }

@@ -1,26 +1,6 @@
 //! The sensor's counters: every message it looked at and every drop, by reason.
 
-/// Declares a struct of `u64` counters together with the list of their names, so that a
-/// counter added in one place is printed and exported everywhere.
-macro_rules! counters {
-    ($(#[$meta:meta])* pub struct $name:ident { $($(#[doc = $doc:literal])* $field:ident,)* }) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, Default, PartialEq, Eq)]
-        pub struct $name { $($(#[doc = $doc])* pub $field: u64,)* }
-
-        impl $name {
-            /// Every counter with its stable snake_case name, in declaration order.
-            pub fn counters(&self) -> Vec<(&'static str, u64)> {
-                vec![$((stringify!($field), self.$field),)*]
-            }
-
-            /// Adds another set of counters to this one (several workers, several files).
-            pub fn merge(&mut self, other: &$name) {
-                $(self.$field += other.$field;)*
-            }
-        }
-    };
-}
+use dnsledger_rrset::counters;
 
 counters! {
     /// What the sensor did with the DNS messages the capture layer handed it.

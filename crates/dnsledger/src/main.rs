@@ -1,7 +1,12 @@
 //! `dnsledger`: the command line. Thin glue: argument parsing, wiring of the library
 //! crates, progress and exit codes. The work happens in the `dnsledger-*` crates.
 
+mod dump_cmd;
+mod ingest_cmd;
+mod present;
+mod query_cmd;
 mod sensor_cmd;
+mod timefmt;
 
 use std::process::ExitCode;
 
@@ -19,6 +24,14 @@ struct Cli {
 enum Command {
     /// Reads captures, pairs and hardens DNS traffic, and writes aggregated RRsets as COF NDJSON.
     Sensor(sensor_cmd::SensorArgs),
+    /// Adds captures, COF NDJSON or passivedns logs to the history store (resumable, exactly once).
+    Ingest(ingest_cmd::IngestArgs),
+    /// Asks the history store, with dnsdbq's options.
+    Query(query_cmd::QueryArgs),
+    /// Writes every row of the store as COF NDJSON, in key order.
+    Dump(dump_cmd::DumpArgs),
+    /// Row counts, time range, bytes on disk and format version; `--verify` checks every row.
+    Stats(dump_cmd::StatsArgs),
 }
 
 /// Exit statuses, documented in the README.
@@ -27,7 +40,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// An input could not be read at all, or output failed.
     pub const ERROR: u8 = 1;
-    // 2 is clap's status for a bad command line.
+    /// A bad command line or query (clap uses it too).
+    pub const USAGE: u8 = 2;
     /// Some input was damaged (a capture truncated mid-record): what came before was used.
     pub const DAMAGED_INPUT: u8 = 3;
 }
@@ -37,9 +51,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sensor(args) => sensor_cmd::run(&args),
+        Command::Ingest(args) => ingest_cmd::run(&args),
+        Command::Query(args) => query_cmd::run(&args),
+        Command::Dump(args) => dump_cmd::dump(&args),
+        Command::Stats(args) => dump_cmd::stats(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(error) if error.is::<query_cmd::BadQuery>() => {
+            eprintln!("dnsledger: bad query: {error}");
+            ExitCode::from(exit::USAGE)
+        }
         Err(error) => {
             eprintln!("dnsledger: error: {error:#}");
             ExitCode::from(exit::ERROR)

@@ -77,14 +77,6 @@ pub fn run(args: &SensorArgs) -> Result<u8> {
 }
 
 fn sensor_config(args: &SensorArgs) -> Result<SensorConfig> {
-    let root_hints = match &args.root_hints {
-        None => RootHints::iana(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading root hints {}", path.display()))?;
-            RootHints::parse(&text).with_context(|| format!("in {}", path.display()))?
-        }
-    };
     anyhow::ensure!(
         args.pair_timeout.is_finite() && args.pair_timeout > 0.0,
         "--pair-timeout must be a positive number of seconds"
@@ -94,10 +86,20 @@ fn sensor_config(args: &SensorArgs) -> Result<SensorConfig> {
         pair_timeout_nanos: (args.pair_timeout * 1e9) as i64,
         accept_recursion_desired: args.accept_rd,
         noerror_only: args.noerror_only,
-        root_hints,
+        root_hints: load_root_hints(args.root_hints.as_deref())?,
         max_rrsets: args.max_rrsets,
         ..SensorConfig::default()
     })
+}
+
+/// Root hints from a named.root-format file, or the IANA root servers.
+pub fn load_root_hints(path: Option<&Path>) -> Result<RootHints> {
+    let Some(path) = path else {
+        return Ok(RootHints::iana());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading root hints {}", path.display()))?;
+    Ok(RootHints::parse(&text).with_context(|| format!("in {}", path.display()))?)
 }
 
 fn open_output(path: &Path) -> Result<Box<dyn Write>> {
@@ -205,17 +207,22 @@ fn report(capture: &DecodeStats, sensor: &SensorStats, json_path: Option<&Path>)
         }
     }
     if let Some(path) = json_path {
-        let object: serde_json::Map<String, serde_json::Value> = capture
-            .iter()
-            .map(|(n, v)| (format!("capture.{n}"), (*v).into()))
-            .chain(
-                sensor
-                    .iter()
-                    .map(|(n, v)| (format!("sensor.{n}"), (*v).into())),
-            )
+        let all = capture.iter().map(|(n, v)| (format!("capture.{n}"), *v));
+        let all: Vec<(String, u64)> = all
+            .chain(sensor.iter().map(|(n, v)| (format!("sensor.{n}"), *v)))
             .collect();
-        std::fs::write(path, serde_json::to_string_pretty(&object)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
+        write_stats_json(path, all.iter().map(|(n, v)| (n.as_str(), *v)))?;
     }
     Ok(())
+}
+
+/// Every counter as one JSON object, for scripts and tests.
+pub fn write_stats_json<'a>(
+    path: &Path,
+    counters: impl Iterator<Item = (&'a str, u64)>,
+) -> Result<()> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        counters.map(|(n, v)| (n.to_string(), v.into())).collect();
+    std::fs::write(path, serde_json::to_string_pretty(&object)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))
 }

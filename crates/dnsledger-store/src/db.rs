@@ -1,0 +1,282 @@
+//! The RocksDB database: column families, options, the merge operator, atomic batches.
+
+use std::path::{Path, PathBuf};
+
+use dnsledger_rrset::{Observation, ObservationSink, SinkError};
+use rocksdb::{ColumnFamilyDescriptor, MergeOperands, Options, WriteBatch, WriteOptions, DB};
+
+use crate::keys::{self, Source};
+use crate::value;
+
+/// The format this code writes and reads (`docs/encoding.md`).
+pub const FORMAT_VERSION: &str = "1";
+
+/// Column family names, as in `docs/encoding.md`.
+pub mod cf {
+    pub const RRSET: &str = "rrset";
+    pub const RRSET_DNSSEC: &str = "rrset_dnssec";
+    pub const RRSET_FWD: &str = "rrset_fwd";
+    pub const RDATA: &str = "rdata";
+    pub const RDATA_DNSSEC: &str = "rdata_dnssec";
+    pub const RDATA_NAME_FWD: &str = "rdata_name_fwd";
+    pub const META: &str = "meta";
+    /// Row column families: their values are merged.
+    pub const ROWS: [&str; 4] = [RRSET, RRSET_DNSSEC, RDATA, RDATA_DNSSEC];
+    pub const ALL: [&str; 7] = [
+        RRSET,
+        RRSET_DNSSEC,
+        RRSET_FWD,
+        RDATA,
+        RDATA_DNSSEC,
+        RDATA_NAME_FWD,
+        META,
+    ];
+}
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Engine {
+        path: PathBuf,
+        #[source]
+        source: rocksdb::Error,
+    },
+    #[error(
+        "{path}: store format version {found:?}, this dnsledger reads version {FORMAT_VERSION}"
+    )]
+    Version { path: PathBuf, found: String },
+    #[error("{path}: creating the store: {source}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: damaged row in {cf}: {what}")]
+    Damaged {
+        path: PathBuf,
+        cf: &'static str,
+        what: String,
+    },
+}
+
+/// How a store is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// The one writer; creates the store when missing.
+    ReadWrite,
+    /// A reader that sees the store as it was when opened, beside a running writer.
+    ReadOnly,
+}
+
+/// The history store.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or, for [`Access::ReadWrite`], creates) the store in `dir`.
+    pub fn open(dir: &Path, access: Access) -> Result<Store, StoreError> {
+        if access == Access::ReadWrite && !dir.join("CURRENT").exists() {
+            Store::create(dir)?;
+        }
+        let options = db_options(false);
+        let descriptors = cf::ALL.map(|name| ColumnFamilyDescriptor::new(name, cf_options(name)));
+        let db = match access {
+            Access::ReadWrite => DB::open_cf_descriptors(&options, dir, descriptors),
+            Access::ReadOnly => {
+                DB::open_cf_descriptors_read_only(&options, dir, descriptors, false)
+            }
+        };
+        let store = Store {
+            db: db.map_err(|source| StoreError::Engine {
+                path: dir.to_path_buf(),
+                source,
+            })?,
+            path: dir.to_path_buf(),
+        };
+        store.check_version()?;
+        Ok(store)
+    }
+
+    /// Creates a store beside `dir`, with its column families and format version, and
+    /// renames it into place: a reader never sees a store without a version.
+    fn create(dir: &Path) -> Result<(), StoreError> {
+        let staging = dir.with_extension(format!("creating-{}", std::process::id()));
+        let engine = |source| StoreError::Engine {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let descriptors = cf::ALL.map(|name| ColumnFamilyDescriptor::new(name, cf_options(name)));
+        let db =
+            DB::open_cf_descriptors(&db_options(true), &staging, descriptors).map_err(engine)?;
+        let meta = db.cf_handle(cf::META).expect("column family created above");
+        db.put_cf_opt(meta, "format_version", FORMAT_VERSION, &durable())
+            .map_err(engine)?;
+        drop(db);
+        std::fs::rename(&staging, dir).map_err(|e| StoreError::Create {
+            path: dir.to_path_buf(),
+            source: e,
+        })
+    }
+
+    fn check_version(&self) -> Result<(), StoreError> {
+        let found = self.meta_get("format_version")?;
+        if found.as_deref() == Some(FORMAT_VERSION.as_bytes()) {
+            return Ok(());
+        }
+        let found = found.map_or("none".into(), |v| String::from_utf8_lossy(&v).into_owned());
+        Err(StoreError::Version {
+            path: self.path.clone(),
+            found,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn db(&self) -> &DB {
+        &self.db
+    }
+
+    pub(crate) fn engine_error(&self, source: rocksdb::Error) -> StoreError {
+        StoreError::Engine {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub(crate) fn handle(&self, name: &str) -> &rocksdb::ColumnFamily {
+        // Every name in cf::ALL is opened in `open`; a missing one is a bug here.
+        self.db
+            .cf_handle(name)
+            .expect("column family opened with the store")
+    }
+
+    pub fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db
+            .get_cf(self.handle(cf::META), key)
+            .map_err(|e| self.engine_error(e))
+    }
+
+    pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.db
+            .put_cf_opt(self.handle(cf::META), key, value, &durable())
+            .map_err(|e| self.engine_error(e))
+    }
+
+    /// Writes observations (each slice with its source) and, optionally, one meta record, as
+    /// one atomic and durable batch of blind merges: after it returns, all of it survives a
+    /// crash; if it fails, none of it was written.
+    pub fn write(
+        &self,
+        parts: &[(Source, &[Observation])],
+        meta: Option<(&str, &[u8])>,
+    ) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        for (source, observations) in parts {
+            for observation in *observations {
+                self.add_observation(&mut batch, observation, *source);
+            }
+        }
+        if let Some((key, value)) = meta {
+            batch.put_cf(self.handle(cf::META), key, value);
+        }
+        self.db
+            .write_opt(batch, &durable())
+            .map_err(|e| self.engine_error(e))
+    }
+
+    /// One RRset row, one rdata row per RR, and the forward-name index entries.
+    fn add_observation(&self, batch: &mut WriteBatch, observation: &Observation, source: Source) {
+        let rrset = &observation.rrset;
+        let parts = rrset.parts();
+        let dnssec = keys::is_dnssec(parts.rrtype);
+        let value = value::encoded(&observation.seen);
+        let rrset_key = keys::rrset_key(rrset, source);
+        let (rrset_cf, rdata_cf) = match dnssec {
+            true => (cf::RRSET_DNSSEC, cf::RDATA_DNSSEC),
+            false => (cf::RRSET, cf::RDATA),
+        };
+        batch.merge_cf(self.handle(rrset_cf), &rrset_key, &value);
+        let mut fwd = Vec::with_capacity(rrset_key.len() + 64);
+        keys::push_fname(&mut fwd, parts.rrname);
+        fwd.push(u8::from(dnssec));
+        fwd.extend_from_slice(&rrset_key);
+        batch.put_cf(self.handle(cf::RRSET_FWD), &fwd, []);
+        for rdata in parts.rdata() {
+            let rdata_key = keys::rdata_key(parts.rrname, parts.rrtype, rdata, source);
+            batch.merge_cf(self.handle(rdata_cf), &rdata_key, &value);
+            if let Some(name) = keys::indexed_name(parts.rrtype, rdata) {
+                let mut fwd = Vec::with_capacity(rdata_key.len() + 64);
+                keys::push_fname(&mut fwd, name);
+                fwd.push(u8::from(dnssec));
+                fwd.extend_from_slice(&rdata_key);
+                batch.put_cf(self.handle(cf::RDATA_NAME_FWD), &fwd, []);
+            }
+        }
+    }
+}
+
+/// Writes are synced to the write-ahead log: a batch reported written is durable.
+fn durable() -> WriteOptions {
+    let mut options = WriteOptions::default();
+    options.set_sync(true);
+    options
+}
+
+fn db_options(create: bool) -> Options {
+    let mut options = Options::default();
+    options.create_if_missing(create);
+    options.create_missing_column_families(create);
+    options.set_max_background_jobs(2);
+    options
+}
+
+/// Settings measured for this workload (`shared/reference/storage-measurements.md`): lz4
+/// above, zstd at the bottom level, 4 KiB blocks, 10-bit bloom filters; the merge operator on
+/// the row families.
+fn cf_options(name: &str) -> Options {
+    let mut options = Options::default();
+    options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    options.set_bottommost_compression_type(rocksdb::DBCompressionType::Zstd);
+    let mut table = rocksdb::BlockBasedOptions::default();
+    table.set_block_size(4 * 1024);
+    table.set_bloom_filter(10.0, false);
+    options.set_block_based_table_factory(&table);
+    if cf::ROWS.contains(&name) {
+        options.set_merge_operator_associative("seen", merge_operator);
+    }
+    options
+}
+
+fn merge_operator(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &MergeOperands,
+) -> Option<Vec<u8>> {
+    Some(value::merge(existing, operands.iter()))
+}
+
+/// The store as an observation sink: every batch is one atomic durable write.
+pub struct StoreSink<'a> {
+    store: &'a Store,
+    source: Source,
+}
+
+impl<'a> StoreSink<'a> {
+    pub fn new(store: &'a Store, source: Source) -> StoreSink<'a> {
+        StoreSink { store, source }
+    }
+}
+
+impl ObservationSink for StoreSink<'_> {
+    fn accept(&mut self, batch: Vec<Observation>) -> Result<(), SinkError> {
+        self.store
+            .write(&[(self.source, &batch)], None)
+            .map_err(|e| SinkError::Refused(e.to_string()))
+    }
+}

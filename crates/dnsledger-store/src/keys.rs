@@ -1,0 +1,370 @@
+//! Key encoding, exactly as `docs/encoding.md` specifies it.
+
+use dnsledger_rrset::RRset;
+use dnsledger_wire::{is_dnssec_type, rtype};
+
+/// Where a row came from; the last byte of every row key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    Sensor = 0,
+    ZoneFile = 1,
+}
+
+impl Source {
+    pub fn from_byte(byte: u8) -> Option<Source> {
+        match byte {
+            0 => Some(Source::Sensor),
+            1 => Some(Source::ZoneFile),
+            _ => None,
+        }
+    }
+}
+
+/// Marks a bailiwick-less (client-side) RRset where `rname(bailiwick)` would stand; never a
+/// valid label length.
+pub const NO_BAILIWICK: u8 = 0xff;
+
+/// The kinds of rdata index.
+pub mod kind {
+    pub const IPV4: u8 = 0x01;
+    pub const IPV6: u8 = 0x02;
+    pub const NAME: u8 = 0x03;
+    pub const RAW: u8 = 0x04;
+}
+
+/// The labels of a canonical wire name, leaf first; stops at the root or at damage.
+fn labels(wire: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = wire;
+    std::iter::from_fn(move || {
+        let (&len, after) = rest.split_first()?;
+        if len == 0 || len > 63 {
+            return None;
+        }
+        let (label, next) = after.split_at_checked(usize::from(len))?;
+        rest = next;
+        Some(label)
+    })
+}
+
+/// Appends `rname`: labels root first, length-prefixed, terminated by 0.
+pub fn push_rname(out: &mut Vec<u8>, wire: &[u8]) {
+    push_rname_prefix(out, wire);
+    out.push(0);
+}
+
+/// `rname` without its terminator: the prefix of the name and everything below it.
+pub fn push_rname_prefix(out: &mut Vec<u8>, wire: &[u8]) {
+    let all: Vec<&[u8]> = labels(wire).collect();
+    for label in all.iter().rev() {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label);
+    }
+}
+
+/// Appends `fname`: labels leaf first, length-prefixed, terminated by 0 (the wire form).
+pub fn push_fname(out: &mut Vec<u8>, wire: &[u8]) {
+    push_fname_prefix(out, wire);
+    out.push(0);
+}
+
+/// `fname` without its terminator: every name that starts with these labels.
+pub fn push_fname_prefix(out: &mut Vec<u8>, wire: &[u8]) {
+    for label in labels(wire) {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label);
+    }
+}
+
+/// The bytes after the `fname` at the start of an index key.
+pub fn skip_fname(key: &[u8]) -> Option<&[u8]> {
+    let mut rest = key;
+    loop {
+        let (&len, after) = rest.split_first()?;
+        if len == 0 {
+            return Some(after);
+        }
+        rest = after.get(usize::from(len)..)?;
+    }
+}
+
+/// Reads an `rname` at the start of `bytes`: the canonical wire name and the bytes after it.
+pub fn take_rname(bytes: &[u8]) -> Option<(Vec<u8>, &[u8])> {
+    let mut reversed: Vec<&[u8]> = Vec::new();
+    let mut rest = bytes;
+    loop {
+        let (&len, after) = rest.split_first()?;
+        if len == 0 {
+            rest = after;
+            break;
+        }
+        if len > 63 || reversed.len() >= 127 {
+            return None;
+        }
+        let (label, next) = after.split_at_checked(usize::from(len))?;
+        reversed.push(label);
+        rest = next;
+    }
+    let mut wire = Vec::with_capacity(bytes.len() - rest.len());
+    for label in reversed.iter().rev() {
+        wire.push(label.len() as u8);
+        wire.extend_from_slice(label);
+    }
+    wire.push(0);
+    Some((wire, rest))
+}
+
+/// Which column family pair a type lives in.
+pub fn is_dnssec(rrtype: u16) -> bool {
+    is_dnssec_type(rrtype)
+}
+
+/// The key of an RRset row: `rname(owner) | rrtype | rname(bailiwick) | rdata list | source`.
+pub fn rrset_key(rrset: &RRset, source: Source) -> Vec<u8> {
+    let parts = rrset.parts();
+    let mut key = Vec::with_capacity(rrset.encoded().len() + 8);
+    push_rname(&mut key, parts.rrname);
+    key.extend_from_slice(&parts.rrtype.to_be_bytes());
+    match parts.bailiwick {
+        Some(zone) => push_rname(&mut key, zone),
+        None => key.push(NO_BAILIWICK),
+    }
+    let rdata: Vec<&[u8]> = parts.rdata().collect();
+    key.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    for r in rdata {
+        key.extend_from_slice(&(r.len() as u16).to_be_bytes());
+        key.extend_from_slice(r);
+    }
+    key.push(source as u8);
+    key
+}
+
+/// Decodes an RRset row key back into the RRset and its source.
+pub fn decode_rrset_key(key: &[u8]) -> Option<(RRset, Source)> {
+    let (owner, rest) = take_rname(key)?;
+    let (rrtype, rest) = rest.split_first_chunk::<2>()?;
+    let (bailiwick, rest) = match rest.first()? {
+        &NO_BAILIWICK => (None, &rest[1..]),
+        _ => {
+            let (zone, after) = take_rname(rest)?;
+            (Some(zone), after)
+        }
+    };
+    let (count, mut rest) = rest.split_first_chunk::<2>()?;
+    let mut rdata = Vec::with_capacity(usize::from(u16::from_be_bytes(*count)));
+    for _ in 0..u16::from_be_bytes(*count) {
+        let (len, after) = rest.split_first_chunk::<2>()?;
+        let (r, next) = after.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+        rdata.push(r);
+        rest = next;
+    }
+    let [source] = rest else { return None };
+    let mut encoded = Vec::with_capacity(key.len());
+    RRset::encode(
+        &mut encoded,
+        &owner,
+        u16::from_be_bytes(*rrtype),
+        bailiwick.as_deref(),
+        rdata,
+    );
+    Some((
+        RRset::from_encoded(&encoded).ok()?,
+        Source::from_byte(*source)?,
+    ))
+}
+
+/// The names inside rdata that the name index holds (`docs/encoding.md`, kind 0x03): the
+/// target of NS, CNAME, DNAME, PTR; the exchange of MX; the target of SRV; the primary
+/// server of SOA; the target of SVCB and HTTPS. `None` for other types or damaged rdata.
+pub fn indexed_name(rrtype: u16, rdata: &[u8]) -> Option<&[u8]> {
+    let skip = match rrtype {
+        rtype::NS | rtype::CNAME | rtype::DNAME | rtype::PTR | rtype::SOA => 0,
+        rtype::MX | rtype::SVCB | rtype::HTTPS => 2,
+        rtype::SRV => 6,
+        _ => return None,
+    };
+    let name = rdata.get(skip..)?;
+    let len = wire_name_len(name)?;
+    name.get(..len)
+}
+
+fn wire_name_len(wire: &[u8]) -> Option<usize> {
+    let mut at = 0usize;
+    loop {
+        let len = usize::from(*wire.get(at)?);
+        at += 1 + len;
+        if len == 0 {
+            return Some(at);
+        }
+        if len > 63 || at > 255 {
+            return None;
+        }
+    }
+}
+
+/// Appends the index part of an rdata key: `kind | index`.
+pub fn push_rdata_index(out: &mut Vec<u8>, rrtype: u16, rdata: &[u8]) {
+    match (rrtype, rdata.len(), indexed_name(rrtype, rdata)) {
+        (rtype::A, 4, _) => {
+            out.push(kind::IPV4);
+            out.extend_from_slice(rdata);
+        }
+        (rtype::AAAA, 16, _) => {
+            out.push(kind::IPV6);
+            out.extend_from_slice(rdata);
+        }
+        (_, _, Some(name)) => {
+            out.push(kind::NAME);
+            push_rname(out, name);
+        }
+        _ => {
+            out.push(kind::RAW);
+            out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            out.extend_from_slice(rdata);
+        }
+    }
+}
+
+/// The key of an rdata row: `kind | index | rrtype | rname(owner) | length | rdata | source`.
+pub fn rdata_key(owner: &[u8], rrtype: u16, rdata: &[u8], source: Source) -> Vec<u8> {
+    let mut key = Vec::with_capacity(owner.len() + 2 * rdata.len() + 16);
+    push_rdata_index(&mut key, rrtype, rdata);
+    key.extend_from_slice(&rrtype.to_be_bytes());
+    push_rname(&mut key, owner);
+    key.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    key.extend_from_slice(rdata);
+    key.push(source as u8);
+    key
+}
+
+/// An rdata row decoded from its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RdataRow {
+    pub rrname: Vec<u8>,
+    pub rrtype: u16,
+    pub rdata: Vec<u8>,
+    pub source: Source,
+}
+
+/// Decodes an rdata row key.
+pub fn decode_rdata_key(key: &[u8]) -> Option<RdataRow> {
+    let (&kind, rest) = key.split_first()?;
+    let rest = match kind {
+        kind::IPV4 => rest.get(4..)?,
+        kind::IPV6 => rest.get(16..)?,
+        kind::NAME => take_rname(rest)?.1,
+        kind::RAW => {
+            let (len, after) = rest.split_first_chunk::<2>()?;
+            after.get(usize::from(u16::from_be_bytes(*len))..)?
+        }
+        _ => return None,
+    };
+    let (rrtype, rest) = rest.split_first_chunk::<2>()?;
+    let (rrname, rest) = take_rname(rest)?;
+    let (len, rest) = rest.split_first_chunk::<2>()?;
+    let (rdata, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+    let [source] = rest else { return None };
+    Some(RdataRow {
+        rrname,
+        rrtype: u16::from_be_bytes(*rrtype),
+        rdata: rdata.to_vec(),
+        source: Source::from_byte(*source)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dnsledger_wire::NameBuf;
+
+    fn wire(text: &str) -> Vec<u8> {
+        NameBuf::from_text(text).unwrap().as_wire().to_vec()
+    }
+
+    fn rname(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        push_rname(&mut out, &wire(text));
+        out
+    }
+
+    #[test]
+    fn rname_reverses_labels_and_prefixes_stop_at_label_boundaries() {
+        assert_eq!(rname("www.example.com."), b"\x03com\x07example\x03www\x00");
+        assert_eq!(rname("."), b"\x00");
+        let mut prefix = Vec::new();
+        push_rname_prefix(&mut prefix, &wire("example.com."));
+        assert!(rname("example.com.").starts_with(&prefix));
+        assert!(rname("a.b.example.com.").starts_with(&prefix));
+        assert!(!rname("anexample.com.").starts_with(&prefix));
+        assert!(!rname("example.community.").starts_with(&prefix));
+    }
+
+    #[test]
+    fn rname_decodes_back() {
+        for name in [".", "com.", "www.example.com."] {
+            let encoded = rname(name);
+            let (decoded, rest) = take_rname(&encoded).unwrap();
+            assert_eq!(decoded, wire(name));
+            assert!(rest.is_empty());
+        }
+    }
+
+    #[test]
+    fn rrset_keys_round_trip_for_both_sources_and_without_bailiwick() {
+        let with = RRset::new(
+            NameBuf::from_text("example.com.").unwrap(),
+            rtype::NS,
+            Some(NameBuf::from_text("com.").unwrap()),
+            vec![wire("ns1.example.com."), wire("ns2.example.net.")],
+        );
+        let without = RRset::new(NameBuf::root(), rtype::A, None, vec![vec![192, 0, 2, 1]]);
+        for rrset in [with, without] {
+            for source in [Source::Sensor, Source::ZoneFile] {
+                let key = rrset_key(&rrset, source);
+                assert_eq!(decode_rrset_key(&key), Some((rrset.clone(), source)));
+            }
+        }
+    }
+
+    #[test]
+    fn rdata_keys_index_addresses_names_and_raw_bytes() {
+        let a = rdata_key(
+            &wire("www.example.com."),
+            rtype::A,
+            &[192, 0, 2, 1],
+            Source::Sensor,
+        );
+        assert_eq!(&a[..5], &[kind::IPV4, 192, 0, 2, 1]);
+        let mut mx_rdata = vec![0, 10];
+        mx_rdata.extend_from_slice(&wire("mail.example.com."));
+        let mx = rdata_key(&wire("example.com."), rtype::MX, &mx_rdata, Source::Sensor);
+        assert_eq!(mx[0], kind::NAME);
+        assert!(mx[1..].starts_with(&rname("mail.example.com.")));
+        let txt = rdata_key(
+            &wire("example.com."),
+            rtype::TXT,
+            b"\x02hi",
+            Source::ZoneFile,
+        );
+        assert_eq!(&txt[..4], &[kind::RAW, 0, 3, 2]);
+        for key in [a, mx, txt] {
+            let row = decode_rdata_key(&key).expect("decodes");
+            assert_eq!(
+                rdata_key(&row.rrname, row.rrtype, &row.rdata, row.source),
+                key
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_keys_do_not_decode() {
+        let key = rdata_key(
+            &wire("www.example.com."),
+            rtype::A,
+            &[192, 0, 2, 1],
+            Source::Sensor,
+        );
+        for cut in 0..key.len() {
+            assert_eq!(decode_rdata_key(&key[..cut]), None);
+        }
+    }
+}

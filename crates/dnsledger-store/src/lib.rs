@@ -1,0 +1,23 @@
+//! The history store: where aggregated RRset observations accumulate for good.
+//!
+//! What it is: a RocksDB database with one column family per row kind and a merge operator
+//! that applies the passive DNS merge (min first, max last, sum count), so writing never
+//! reads. The byte layout of every key and value is specified in `docs/encoding.md`;
+//! [`keys`] implements it.
+//!
+//! What it is not: it knows nothing of packets or sensors; it takes
+//! [`dnsledger_rrset::Observation`]s through [`Store::write_batch`] (or the
+//! [`ObservationSink`](dnsledger_rrset::ObservationSink) impl of [`StoreSink`]).
+//!
+//! Main types: [`Store`], [`StoreSink`], [`keys`] (encoding), [`value`] (the merge).
+
+mod db;
+pub mod keys;
+mod query;
+pub mod value;
+mod verify;
+
+pub use db::{cf, Access, Store, StoreError, StoreSink, FORMAT_VERSION};
+pub use query::{
+    Family, Lookup, NamePattern, QueryCounters, QueryError, Row, Rows, TimeFence, TypeFilter,
+};

@@ -1,0 +1,638 @@
+//! Lookups: every query form of passive DNS as bounded key-range scans (`docs/encoding.md`).
+
+use std::net::IpAddr;
+
+use dnsledger_rrset::Seen;
+use dnsledger_wire::{is_dnssec_type, type_from_name, NameBuf};
+use rocksdb::{DBIteratorWithThreadMode, Direction, IteratorMode, ReadOptions, DB};
+
+use crate::db::cf;
+use crate::keys::{self, kind, Source};
+use crate::{value, Store, StoreError};
+
+/// A name to look for, as the query forms spell it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NamePattern {
+    /// `example.com`: that name only.
+    Exact(NameBuf),
+    /// `*.example.com`: the name and everything below it.
+    Below(NameBuf),
+    /// `www.example.*`: every name whose leftmost labels are these.
+    Starting(NameBuf),
+}
+
+/// Why a query cannot be run; the message says what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct QueryError(pub String);
+
+impl NamePattern {
+    /// `*.suffix`, `prefix.*` or a plain name; case-insensitive, trailing dot optional.
+    pub fn parse(text: &str) -> Result<NamePattern, QueryError> {
+        let name = |t: &str| {
+            NameBuf::from_text(t).map_err(|e| QueryError(format!("bad name {text:?}: {e}")))
+        };
+        let (left, right) = (text.starts_with("*."), text.ends_with(".*"));
+        if text == "*" || (left && right) {
+            return Err(QueryError(format!(
+                "{text:?}: a wildcard goes on one side only"
+            )));
+        }
+        let pattern = match (left, right) {
+            (true, _) => NamePattern::Below(name(&text[2..])?),
+            (_, true) => NamePattern::Starting(name(&text[..text.len() - 2])?),
+            _ => NamePattern::Exact(name(text)?),
+        };
+        let inner = match &pattern {
+            NamePattern::Below(n) | NamePattern::Starting(n) | NamePattern::Exact(n) => n,
+        };
+        if inner.labels().any(|label| label == b"*") {
+            return Err(QueryError(format!(
+                "{text:?}: no wildcard in the middle of a name"
+            )));
+        }
+        Ok(pattern)
+    }
+}
+
+/// Which types a query wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeFilter {
+    /// `ANY`: every type except the DNSSEC ones (the default).
+    Any,
+    /// `ANY-DNSSEC`: only DS RRSIG NSEC DNSKEY NSEC3 NSEC3PARAM DLV CDS CDNSKEY TA.
+    AnyDnssec,
+    Only(u16),
+}
+
+impl TypeFilter {
+    /// `ANY`, `ANY-DNSSEC`, a mnemonic or `TYPEnnn`, any case.
+    pub fn parse(text: &str) -> Result<TypeFilter, QueryError> {
+        match text.to_ascii_uppercase().as_str() {
+            "ANY" => Ok(TypeFilter::Any),
+            "ANY-DNSSEC" => Ok(TypeFilter::AnyDnssec),
+            _ => type_from_name(text)
+                .map(TypeFilter::Only)
+                .ok_or_else(|| QueryError(format!("unknown rrtype {text:?}"))),
+        }
+    }
+
+    pub fn admits(&self, rrtype: u16) -> bool {
+        match self {
+            TypeFilter::Any => !is_dnssec_type(rrtype),
+            TypeFilter::AnyDnssec => is_dnssec_type(rrtype),
+            TypeFilter::Only(t) => *t == rrtype,
+        }
+    }
+
+    /// Whether matching rows live in the DNSSEC column families.
+    fn dnssec(&self) -> bool {
+        match self {
+            TypeFilter::Any => false,
+            TypeFilter::AnyDnssec => true,
+            TypeFilter::Only(t) => is_dnssec_type(*t),
+        }
+    }
+}
+
+/// The four inclusive time fences of DNSDB, in epoch seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeFence {
+    pub first_after: Option<i64>,
+    pub first_before: Option<i64>,
+    pub last_after: Option<i64>,
+    pub last_before: Option<i64>,
+}
+
+impl TimeFence {
+    pub fn admits(&self, seen: &Seen) -> bool {
+        self.first_after.is_none_or(|t| seen.time_first >= t)
+            && self.first_before.is_none_or(|t| seen.time_first <= t)
+            && self.last_after.is_none_or(|t| seen.time_last >= t)
+            && self.last_before.is_none_or(|t| seen.time_last <= t)
+    }
+}
+
+/// Every query form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// RRsets by owner, with optional type and bailiwick (exact name).
+    RRset {
+        owner: NamePattern,
+        rrtype: TypeFilter,
+        bailiwick: Option<NameBuf>,
+    },
+    /// Rdata rows by a name inside NS/CNAME/DNAME/PTR/MX/SRV/SOA/SVCB/HTTPS rdata.
+    RdataName {
+        name: NamePattern,
+        rrtype: TypeFilter,
+    },
+    /// A and AAAA rdata rows with an address in `lo..=hi` (one family).
+    RdataIp { lo: IpAddr, hi: IpAddr },
+    /// Rdata rows whose canonical rdata is exactly these bytes.
+    RdataRaw { rdata: Vec<u8>, rrtype: TypeFilter },
+}
+
+/// One answer row: an RRset row (with bailiwick) or an rdata row (one rdata, none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub rrname: Vec<u8>,
+    pub rrtype: u16,
+    pub bailiwick: Option<Vec<u8>>,
+    pub rdata: Vec<Vec<u8>>,
+    pub seen: Seen,
+    pub source: Source,
+    /// RRset rows carry a bailiwick position even when it is absent (client-side data).
+    pub is_rrset_row: bool,
+}
+
+/// What a query cost: rows read from the store, rows it read but rejected, rows answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueryCounters {
+    pub scanned: u64,
+    pub filtered: u64,
+    pub returned: u64,
+}
+
+/// How the rows of one scan are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ScanKind {
+    RRsetRows,
+    RdataRows,
+    /// Forward-name index entries pointing at rows of this family.
+    ForwardIndex {
+        target: &'static str,
+        rows: RowsOf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RowsOf {
+    RRset,
+    Rdata,
+}
+
+/// One bounded key-range scan.
+#[derive(Clone, Debug)]
+struct Scan {
+    cf: &'static str,
+    lower: Vec<u8>,
+    upper: Option<Vec<u8>>,
+    kind: ScanKind,
+}
+
+impl Scan {
+    fn prefix(cf: &'static str, prefix: Vec<u8>, kind: ScanKind) -> Scan {
+        Scan {
+            upper: prefix_successor(&prefix),
+            lower: prefix,
+            cf,
+            kind,
+        }
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix`; `None` if unbounded.
+fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut upper = prefix.to_vec();
+    while let Some(last) = upper.pop() {
+        if last < 0xff {
+            upper.push(last + 1);
+            return Some(upper);
+        }
+    }
+    None
+}
+
+/// The rows of a lookup, read lazily: nothing is buffered beyond the current scan position.
+pub struct Rows<'a> {
+    store: &'a Store,
+    scans: std::vec::IntoIter<Scan>,
+    current: Option<(Scan, DBIteratorWithThreadMode<'a, DB>)>,
+    filter: Filter,
+    counters: QueryCounters,
+    /// `all_rows` keeps every row, DNSSEC ones included.
+    admit_all: bool,
+}
+
+/// What a row must satisfy beyond lying in a scan's range.
+#[derive(Clone, Debug)]
+struct Filter {
+    rrtype: TypeFilter,
+    bailiwick: Option<Vec<u8>>,
+    fence: TimeFence,
+    raw_rdata: Option<Vec<u8>>,
+}
+
+/// The row families `dump` and `stats` walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// RRset rows, DNS then DNSSEC.
+    RRsets,
+    /// Rdata rows, DNS then DNSSEC.
+    Rdata,
+}
+
+impl Store {
+    /// Runs a lookup. Every form is one or a few bounded scans, never a full scan.
+    pub fn lookup(&self, lookup: &Lookup, fence: TimeFence) -> Result<Rows<'_>, QueryError> {
+        let (scans, filter) = plan(lookup, fence)?;
+        Ok(self.rows(scans, filter))
+    }
+
+    /// Every row of a family in key order: the one deliberate full scan (`dump`, `stats`).
+    pub fn all_rows(&self, family: Family) -> Rows<'_> {
+        let (families, kind) = match family {
+            Family::RRsets => ([cf::RRSET, cf::RRSET_DNSSEC], ScanKind::RRsetRows),
+            Family::Rdata => ([cf::RDATA, cf::RDATA_DNSSEC], ScanKind::RdataRows),
+        };
+        let scans = families
+            .map(|cf| Scan {
+                cf,
+                lower: Vec::new(),
+                upper: None,
+                kind,
+            })
+            .to_vec();
+        let everything = Filter {
+            rrtype: TypeFilter::Any,
+            bailiwick: None,
+            fence: TimeFence::default(),
+            raw_rdata: None,
+        };
+        let mut rows = self.rows(scans, everything);
+        rows.admit_all = true;
+        rows
+    }
+
+    fn rows(&self, scans: Vec<Scan>, filter: Filter) -> Rows<'_> {
+        Rows {
+            store: self,
+            scans: scans.into_iter(),
+            current: None,
+            filter,
+            counters: QueryCounters::default(),
+            admit_all: false,
+        }
+    }
+}
+
+fn plan(lookup: &Lookup, fence: TimeFence) -> Result<(Vec<Scan>, Filter), QueryError> {
+    let mut filter = Filter {
+        rrtype: TypeFilter::Any,
+        bailiwick: None,
+        fence,
+        raw_rdata: None,
+    };
+    let scans = match lookup {
+        Lookup::RRset {
+            owner,
+            rrtype,
+            bailiwick,
+        } => {
+            filter.rrtype = *rrtype;
+            filter.bailiwick = bailiwick.as_ref().map(|b| b.as_wire().to_vec());
+            vec![rrset_scan(owner, *rrtype)]
+        }
+        Lookup::RdataName { name, rrtype } => {
+            filter.rrtype = *rrtype;
+            vec![rdata_name_scan(name, *rrtype)]
+        }
+        Lookup::RdataIp { lo, hi } => vec![ip_scan(*lo, *hi, &mut filter)?],
+        Lookup::RdataRaw { rdata, rrtype } => {
+            filter.rrtype = *rrtype;
+            filter.raw_rdata = Some(rdata.clone());
+            raw_scans(rdata, *rrtype)
+        }
+    };
+    Ok((scans, filter))
+}
+
+fn rrset_scan(owner: &NamePattern, rrtype: TypeFilter) -> Scan {
+    let family = if rrtype.dnssec() {
+        cf::RRSET_DNSSEC
+    } else {
+        cf::RRSET
+    };
+    let mut prefix = Vec::with_capacity(64);
+    match owner {
+        NamePattern::Exact(name) => {
+            keys::push_rname(&mut prefix, name.as_wire());
+            if let TypeFilter::Only(t) = rrtype {
+                prefix.extend_from_slice(&t.to_be_bytes());
+            }
+            Scan::prefix(family, prefix, ScanKind::RRsetRows)
+        }
+        NamePattern::Below(name) => {
+            keys::push_rname_prefix(&mut prefix, name.as_wire());
+            Scan::prefix(family, prefix, ScanKind::RRsetRows)
+        }
+        NamePattern::Starting(name) => {
+            keys::push_fname_prefix(&mut prefix, name.as_wire());
+            let kind = ScanKind::ForwardIndex {
+                target: family,
+                rows: RowsOf::RRset,
+            };
+            Scan::prefix(cf::RRSET_FWD, prefix, kind)
+        }
+    }
+}
+
+fn rdata_name_scan(name: &NamePattern, rrtype: TypeFilter) -> Scan {
+    let family = if rrtype.dnssec() {
+        cf::RDATA_DNSSEC
+    } else {
+        cf::RDATA
+    };
+    let mut prefix = vec![kind::NAME];
+    match name {
+        NamePattern::Exact(n) => keys::push_rname(&mut prefix, n.as_wire()),
+        NamePattern::Below(n) => keys::push_rname_prefix(&mut prefix, n.as_wire()),
+        NamePattern::Starting(n) => {
+            let mut fwd = Vec::with_capacity(64);
+            keys::push_fname_prefix(&mut fwd, n.as_wire());
+            let kind = ScanKind::ForwardIndex {
+                target: family,
+                rows: RowsOf::Rdata,
+            };
+            return Scan::prefix(cf::RDATA_NAME_FWD, fwd, kind);
+        }
+    }
+    Scan::prefix(family, prefix, ScanKind::RdataRows)
+}
+
+fn ip_scan(lo: IpAddr, hi: IpAddr, filter: &mut Filter) -> Result<Scan, QueryError> {
+    let (index_kind, lo, hi, rrtype) = match (lo, hi) {
+        (IpAddr::V4(lo), IpAddr::V4(hi)) => {
+            (kind::IPV4, lo.octets().to_vec(), hi.octets().to_vec(), 1)
+        }
+        (IpAddr::V6(lo), IpAddr::V6(hi)) => {
+            (kind::IPV6, lo.octets().to_vec(), hi.octets().to_vec(), 28)
+        }
+        _ => {
+            return Err(QueryError(
+                "an address range must not mix IPv4 and IPv6".into(),
+            ))
+        }
+    };
+    if lo > hi {
+        return Err(QueryError(
+            "the range's low address is above its high address".into(),
+        ));
+    }
+    filter.rrtype = TypeFilter::Only(rrtype);
+    let mut lower = vec![index_kind];
+    lower.extend_from_slice(&lo);
+    let mut last = vec![index_kind];
+    last.extend_from_slice(&hi);
+    Ok(Scan {
+        cf: cf::RDATA,
+        lower,
+        upper: prefix_successor(&last),
+        kind: ScanKind::RdataRows,
+    })
+}
+
+/// Raw rdata: every index kind the bytes could be stored under, each an exact prefix.
+fn raw_scans(rdata: &[u8], rrtype: TypeFilter) -> Vec<Scan> {
+    let candidate_types: Vec<u16> = match rrtype {
+        TypeFilter::Only(t) => vec![t],
+        _ => vec![1, 28, 2, 5, 39, 12, 15, 33, 6, 64, 65, 16],
+    };
+    let mut prefixes: Vec<(bool, Vec<u8>)> = candidate_types
+        .into_iter()
+        .filter(|t| rrtype.admits(*t) || matches!(rrtype, TypeFilter::Only(_)))
+        .map(|t| {
+            let mut prefix = Vec::new();
+            keys::push_rdata_index(&mut prefix, t, rdata);
+            (is_dnssec_type(t), prefix)
+        })
+        .collect();
+    if !matches!(rrtype, TypeFilter::Only(_)) {
+        let mut raw = vec![kind::RAW];
+        raw.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        raw.extend_from_slice(rdata);
+        prefixes.push((rrtype.dnssec(), raw));
+    }
+    prefixes.sort();
+    prefixes.dedup();
+    prefixes
+        .into_iter()
+        .map(|(dnssec, prefix)| {
+            let family = if dnssec { cf::RDATA_DNSSEC } else { cf::RDATA };
+            Scan::prefix(family, prefix, ScanKind::RdataRows)
+        })
+        .collect()
+}
+
+impl Rows<'_> {
+    /// What the lookup has cost so far.
+    pub fn counters(&self) -> QueryCounters {
+        self.counters
+    }
+
+    fn next_scan(&mut self) -> bool {
+        let Some(scan) = self.scans.next() else {
+            return false;
+        };
+        let mut options = ReadOptions::default();
+        options.set_iterate_lower_bound(scan.lower.clone());
+        if let Some(upper) = &scan.upper {
+            options.set_iterate_upper_bound(upper.clone());
+        }
+        let db = self.store.db();
+        let iterator = db.iterator_cf_opt(
+            self.store.handle(scan.cf),
+            options,
+            IteratorMode::From(&scan.lower, Direction::Forward),
+        );
+        self.current = Some((scan, iterator));
+        true
+    }
+
+    /// Turns one stored key/value into a row, following index entries; `None` = not a match.
+    fn row(&self, kind: ScanKind, key: &[u8], value: &[u8]) -> Result<Option<Row>, StoreError> {
+        match kind {
+            ScanKind::RRsetRows => self.rrset_row(key, value).map(Some),
+            ScanKind::RdataRows => self.rdata_row(key, value).map(Some),
+            ScanKind::ForwardIndex { target, rows } => self.follow(target, rows, key),
+        }
+    }
+
+    fn follow(
+        &self,
+        target: &'static str,
+        rows: RowsOf,
+        key: &[u8],
+    ) -> Result<Option<Row>, StoreError> {
+        let dnssec = u8::from(target == cf::RRSET_DNSSEC || target == cf::RDATA_DNSSEC);
+        let Some(row_key) = keys::skip_fname(key).and_then(|rest| rest.strip_prefix(&[dnssec]))
+        else {
+            return Ok(None);
+        };
+        let value = self
+            .store
+            .db()
+            .get_cf(self.store.handle(target), row_key)
+            .map_err(|e| self.store.engine_error(e))?;
+        let Some(value) = value else { return Ok(None) };
+        match rows {
+            RowsOf::RRset => self.rrset_row(row_key, &value).map(Some),
+            RowsOf::Rdata => self.rdata_row(row_key, &value).map(Some),
+        }
+    }
+
+    fn damaged(&self, cf: &'static str, what: &str) -> StoreError {
+        StoreError::Damaged {
+            path: self.store.path().to_path_buf(),
+            cf,
+            what: what.to_string(),
+        }
+    }
+
+    fn rrset_row(&self, key: &[u8], value: &[u8]) -> Result<Row, StoreError> {
+        let (rrset, source) = keys::decode_rrset_key(key)
+            .ok_or_else(|| self.damaged(cf::RRSET, "undecodable key"))?;
+        let seen =
+            value::decode(value).ok_or_else(|| self.damaged(cf::RRSET, "undecodable value"))?;
+        let parts = rrset.parts();
+        Ok(Row {
+            rrname: parts.rrname.to_vec(),
+            rrtype: parts.rrtype,
+            bailiwick: parts.bailiwick.map(<[u8]>::to_vec),
+            rdata: parts.rdata().map(<[u8]>::to_vec).collect(),
+            seen,
+            source,
+            is_rrset_row: true,
+        })
+    }
+
+    fn rdata_row(&self, key: &[u8], value: &[u8]) -> Result<Row, StoreError> {
+        let row = keys::decode_rdata_key(key)
+            .ok_or_else(|| self.damaged(cf::RDATA, "undecodable key"))?;
+        let seen =
+            value::decode(value).ok_or_else(|| self.damaged(cf::RDATA, "undecodable value"))?;
+        Ok(Row {
+            rrname: row.rrname,
+            rrtype: row.rrtype,
+            bailiwick: None,
+            rdata: vec![row.rdata],
+            seen,
+            source: row.source,
+            is_rrset_row: false,
+        })
+    }
+
+    fn admits(&self, row: &Row) -> bool {
+        let filter = &self.filter;
+        if self.admit_all {
+            return true;
+        }
+        filter.rrtype.admits(row.rrtype)
+            && filter
+                .bailiwick
+                .as_ref()
+                .is_none_or(|b| row.bailiwick.as_ref() == Some(b))
+            && filter
+                .raw_rdata
+                .as_ref()
+                .is_none_or(|raw| row.rdata.first() == Some(raw))
+            && filter.fence.admits(&row.seen)
+    }
+}
+
+impl Iterator for Rows<'_> {
+    type Item = Result<Row, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.current.is_none() && !self.next_scan() {
+                return None;
+            }
+            let (scan, iterator) = self.current.as_mut()?;
+            let kind = scan.kind;
+            let Some(item) = iterator.next() else {
+                self.current = None;
+                continue;
+            };
+            let (key, value) = match item {
+                Ok(pair) => pair,
+                Err(e) => return Some(Err(self.store.engine_error(e))),
+            };
+            self.counters.scanned += 1;
+            match self.row(kind, &key, &value) {
+                Err(e) => return Some(Err(e)),
+                Ok(Some(row)) if self.admits(&row) => {
+                    self.counters.returned += 1;
+                    return Some(Ok(row));
+                }
+                Ok(_) => self.counters.filtered += 1,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_patterns_parse_each_form_and_refuse_middle_or_double_wildcards() {
+        let name = |t: &str| NameBuf::from_text(t).unwrap();
+        assert_eq!(
+            NamePattern::parse("Example.COM"),
+            Ok(NamePattern::Exact(name("example.com.")))
+        );
+        assert_eq!(
+            NamePattern::parse("*.example.com."),
+            Ok(NamePattern::Below(name("example.com.")))
+        );
+        assert_eq!(
+            NamePattern::parse("www.example.*"),
+            Ok(NamePattern::Starting(name("www.example.")))
+        );
+        for bad in ["*.example.*", "www.*.com", "*"] {
+            assert!(NamePattern::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn type_filters_split_dnssec_from_the_rest() {
+        assert!(TypeFilter::Any.admits(1) && !TypeFilter::Any.admits(46));
+        assert!(TypeFilter::AnyDnssec.admits(43) && !TypeFilter::AnyDnssec.admits(2));
+        assert_eq!(TypeFilter::parse("type65280"), Ok(TypeFilter::Only(65280)));
+        assert!(TypeFilter::parse("NOPE").is_err());
+    }
+
+    #[test]
+    fn prefix_successor_bounds_a_prefix() {
+        assert_eq!(prefix_successor(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_successor(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_successor(&[0xff, 0xff]), None);
+    }
+
+    #[test]
+    fn time_fences_are_inclusive() {
+        let seen = Seen {
+            time_first: 10,
+            time_last: 20,
+            count: 1,
+        };
+        let fence = TimeFence {
+            first_after: Some(10),
+            last_before: Some(20),
+            ..TimeFence::default()
+        };
+        assert!(fence.admits(&seen));
+        assert!(!TimeFence {
+            first_after: Some(11),
+            ..TimeFence::default()
+        }
+        .admits(&seen));
+        assert!(!TimeFence {
+            last_before: Some(19),
+            ..TimeFence::default()
+        }
+        .admits(&seen));
+    }
+}

@@ -1,0 +1,103 @@
+//! `dnsledger dump` (every row as COF NDJSON, in key order) and `dnsledger stats`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use dnsledger_store::{Access, Family, Store, FORMAT_VERSION};
+
+use crate::exit;
+use crate::present::{cof_object, Presented, Summary};
+
+#[derive(Args, Debug)]
+pub struct DumpArgs {
+    /// The store directory.
+    #[arg(long, default_value = "./dnsledger-data", value_name = "DIR")]
+    db: PathBuf,
+    /// Dump the per-RR rdata rows instead of the RRset rows.
+    #[arg(long)]
+    rdata: bool,
+}
+
+pub fn dump(args: &DumpArgs) -> Result<u8> {
+    let store = Store::open(&args.db, Access::ReadOnly)
+        .with_context(|| format!("opening the store {}", args.db.display()))?;
+    let family = if args.rdata {
+        Family::Rdata
+    } else {
+        Family::RRsets
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for row in store.all_rows(family) {
+        writeln!(out, "{}", cof_object(&Presented::from(&row?)))?;
+    }
+    out.flush()?;
+    Ok(exit::OK)
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// The store directory.
+    #[arg(long, default_value = "./dnsledger-data", value_name = "DIR")]
+    db: PathBuf,
+    /// Also check that every key and value decodes and every index entry points at a row.
+    #[arg(long)]
+    verify: bool,
+}
+
+pub fn stats(args: &StatsArgs) -> Result<u8> {
+    let store = Store::open(&args.db, Access::ReadOnly)
+        .with_context(|| format!("opening the store {}", args.db.display()))?;
+    println!("format_version {FORMAT_VERSION}");
+    for (name, family) in [
+        ("rrset_rows", Family::RRsets),
+        ("rdata_rows", Family::Rdata),
+    ] {
+        let mut summary = Summary::default();
+        for row in store.all_rows(family) {
+            let row = row?;
+            summary.add(&row.seen, row.source);
+        }
+        println!("{name} {}", summary.num_results);
+        if family == Family::RRsets {
+            println!("observations {}", summary.count);
+            if let Some((first, last)) = summary.sensor {
+                println!(
+                    "time_range {} .. {}",
+                    crate::timefmt::format(first),
+                    crate::timefmt::format(last)
+                );
+            }
+        }
+    }
+    println!("bytes_on_disk {}", dir_size(&args.db)?);
+    if args.verify {
+        let problems = store.verify()?;
+        for problem in &problems {
+            println!("problem {problem}");
+        }
+        println!(
+            "verify {}",
+            if problems.is_empty() { "ok" } else { "FAILED" }
+        );
+        if !problems.is_empty() {
+            return Ok(exit::ERROR);
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn dir_size(dir: &std::path::Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() {
+            dir_size(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}

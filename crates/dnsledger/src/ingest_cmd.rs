@@ -1,0 +1,131 @@
+//! `dnsledger ingest --db DIR FILE...`: captures, COF NDJSON and passivedns logs into the store.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use dnsledger_ingest::{ingest, IngestOptions, IngestStats, InputState};
+use dnsledger_sensor::SensorConfig;
+use dnsledger_store::{Access, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::exit;
+use crate::sensor_cmd::{load_root_hints, write_stats_json};
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// The store directory (created when missing).
+    #[arg(long, default_value = "./dnsledger-data", value_name = "DIR")]
+    db: PathBuf,
+    /// Inputs: pcap/pcapng captures, COF NDJSON, passivedns logs, any gzip-compressed; the
+    /// format is told by the content. `-` = standard input (a capture; not resumable).
+    #[arg(required = true, value_name = "FILE")]
+    inputs: Vec<PathBuf>,
+    /// Root hints for the sensor, in named.root format (default: the IANA root servers).
+    #[arg(long, value_name = "FILE")]
+    root_hints: Option<PathBuf>,
+    /// Client-side mode for captures: also use responses to RD=1 queries, without bailiwick.
+    #[arg(long)]
+    accept_rd: bool,
+    /// Distinct RRsets aggregated before a batch is written.
+    #[arg(long, default_value_t = 500_000, value_name = "N")]
+    max_rrsets: usize,
+    /// Also write every counter as one JSON object to this file.
+    #[arg(long, value_name = "PATH")]
+    stats_json: Option<PathBuf>,
+}
+
+pub fn run(args: &IngestArgs) -> Result<u8> {
+    let options = IngestOptions {
+        sensor: SensorConfig {
+            root_hints: load_root_hints(args.root_hints.as_deref())?,
+            accept_recursion_desired: args.accept_rd,
+            ..SensorConfig::default()
+        },
+        max_rrsets: args.max_rrsets,
+    };
+    let store = Store::open(&args.db, Access::ReadWrite)
+        .with_context(|| format!("opening the store {}", args.db.display()))?;
+    let bar = progress_bar(&args.inputs);
+    let mut stats = IngestStats::default();
+    let mut status = exit::OK;
+    for path in &args.inputs {
+        status = status.max(ingest_one(&store, path, &options, &mut stats, &bar)?);
+    }
+    bar.finish_and_clear();
+    eprintln!(
+        "dnsledger ingest: {} inputs read, {} already in the store; {} rows in {} batches written (durable), {} batches skipped",
+        stats.ingest.inputs_done,
+        stats.ingest.inputs_already_done,
+        stats.ingest.rows_written,
+        stats.ingest.batches_written,
+        stats.ingest.batches_skipped
+    );
+    let counters = stats.counters();
+    for (name, value) in counters.iter().filter(|(_, v)| *v > 0) {
+        eprintln!("{name} {value}");
+    }
+    if let Some(path) = &args.stats_json {
+        write_stats_json(path, counters.iter().map(|(n, v)| (n.as_str(), *v)))?;
+    }
+    Ok(status)
+}
+
+/// One input: errors that concern only this input are reported and remembered in the exit
+/// status; a failing store ends the run.
+fn ingest_one(
+    store: &Store,
+    path: &Path,
+    options: &IngestOptions,
+    stats: &mut IngestStats,
+    bar: &ProgressBar,
+) -> Result<u8> {
+    bar.set_message(path.display().to_string());
+    let start = bar.position();
+    let mut progress = |bytes: u64| bar.set_position(start + bytes);
+    match ingest(store, path, options, stats, &mut progress) {
+        Ok(report) => {
+            if report.before == InputState::Done {
+                eprintln!(
+                    "dnsledger ingest: {}: already ingested, skipped",
+                    path.display()
+                );
+            }
+            if let InputState::Partial { batches, .. } = report.before {
+                eprintln!(
+                    "dnsledger ingest: {}: resumed after {batches} durable batches",
+                    path.display()
+                );
+            }
+            Ok(match report.damage {
+                Some(damage) => {
+                    eprintln!(
+                        "dnsledger ingest: warning: {}: {damage}; the data before it was stored",
+                        path.display()
+                    );
+                    exit::DAMAGED_INPUT
+                }
+                None => exit::OK,
+            })
+        }
+        Err(dnsledger_ingest::IngestError::Store(error)) => Err(error).context("the store failed"),
+        Err(error) => {
+            eprintln!("dnsledger ingest: error: {error}");
+            Ok(exit::ERROR)
+        }
+    }
+}
+
+fn progress_bar(paths: &[PathBuf]) -> ProgressBar {
+    let total: u64 = paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}

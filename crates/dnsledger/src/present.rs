@@ -1,0 +1,282 @@
+//! Query answers as dnsdbq prints them: dig-like text, COF JSON lines, CSV, minimal.
+
+use std::io::Write;
+
+use dnsledger_rrset::Seen;
+use dnsledger_store::keys::Source;
+use dnsledger_store::Row;
+use dnsledger_wire::{push_name_text, push_rdata_text, type_name};
+use serde_json::{json, Map, Value};
+
+use crate::timefmt;
+
+/// Output formats of `dnsledger query` (`-p`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Csv,
+    Minimal,
+}
+
+/// A row in presentation form.
+pub struct Presented {
+    pub rrname: String,
+    pub rrtype: String,
+    pub bailiwick: Option<String>,
+    pub rdata: Vec<String>,
+    pub seen: Seen,
+    pub source: Source,
+    /// Rdata rows carry one rdata, printed as a string in JSON as DNSDB does.
+    pub rrset_row: bool,
+}
+
+fn name_text(wire: &[u8]) -> String {
+    let mut text = String::new();
+    push_name_text(&mut text, wire);
+    text
+}
+
+impl From<&Row> for Presented {
+    fn from(row: &Row) -> Presented {
+        let rdata = row
+            .rdata
+            .iter()
+            .map(|r| {
+                let mut text = String::new();
+                push_rdata_text(&mut text, row.rrtype, r);
+                text
+            })
+            .collect();
+        Presented {
+            rrname: name_text(&row.rrname),
+            rrtype: type_name(row.rrtype).into_owned(),
+            bailiwick: row.bailiwick.as_deref().map(name_text),
+            rdata,
+            seen: row.seen,
+            source: row.source,
+            rrset_row: row.is_rrset_row,
+        }
+    }
+}
+
+/// The names of the time fields of a row of this source.
+fn time_fields(source: Source) -> (&'static str, &'static str) {
+    match source {
+        Source::Sensor => ("time_first", "time_last"),
+        Source::ZoneFile => ("zone_time_first", "zone_time_last"),
+    }
+}
+
+/// One COF object, fields in DNSDB's order.
+pub fn cof_object(row: &Presented) -> Value {
+    let (first, last) = time_fields(row.source);
+    let mut object = Map::new();
+    object.insert("count".into(), json!(row.seen.count));
+    object.insert(first.into(), json!(row.seen.time_first));
+    object.insert(last.into(), json!(row.seen.time_last));
+    object.insert("rrname".into(), json!(row.rrname));
+    object.insert("rrtype".into(), json!(row.rrtype));
+    if let Some(bailiwick) = &row.bailiwick {
+        object.insert("bailiwick".into(), json!(bailiwick));
+    }
+    let rdata = match (row.rrset_row, row.rdata.as_slice()) {
+        (false, [one]) => json!(one),
+        _ => json!(row.rdata),
+    };
+    object.insert("rdata".into(), rdata);
+    Value::Object(object)
+}
+
+/// Writes rows in one format; keeps what CSV's header and minimal's de-duplication need.
+pub struct Presenter<W: Write> {
+    out: W,
+    format: Format,
+    csv_header_written: bool,
+    minimal_seen: std::collections::HashSet<String>,
+}
+
+impl<W: Write> Presenter<W> {
+    pub fn new(out: W, format: Format) -> Presenter<W> {
+        Presenter {
+            out,
+            format,
+            csv_header_written: false,
+            minimal_seen: Default::default(),
+        }
+    }
+
+    pub fn row(&mut self, row: &Presented) -> std::io::Result<()> {
+        match self.format {
+            Format::Text => self.text(row),
+            Format::Json => writeln!(self.out, "{}", cof_object(row)),
+            Format::Csv => self.csv(row),
+            Format::Minimal => self.minimal(row),
+        }
+    }
+
+    fn text(&mut self, row: &Presented) -> std::io::Result<()> {
+        let label = match row.source {
+            Source::Sensor => ";; record times",
+            Source::ZoneFile => ";;   zone times",
+        };
+        let span =
+            row.seen.time_last - row.seen.time_first + i64::from(row.source == Source::Sensor);
+        writeln!(
+            self.out,
+            "{label}: {} .. {} ({})",
+            timefmt::format(row.seen.time_first),
+            timefmt::format(row.seen.time_last),
+            timefmt::format_duration(span)
+        )?;
+        match &row.bailiwick {
+            Some(bailiwick) => writeln!(
+                self.out,
+                ";; count: {}; bailiwick: {bailiwick}",
+                row.seen.count
+            )?,
+            None => writeln!(self.out, ";; count: {}", row.seen.count)?,
+        }
+        for rdata in &row.rdata {
+            writeln!(self.out, "{}  {}  {rdata}", row.rrname, row.rrtype)?;
+        }
+        writeln!(self.out)
+    }
+
+    fn csv(&mut self, row: &Presented) -> std::io::Result<()> {
+        if !self.csv_header_written {
+            writeln!(
+                self.out,
+                "time_first,time_last,zone_first,zone_last,count,bailiwick,rrname,rrtype,rdata"
+            )?;
+            self.csv_header_written = true;
+        }
+        let quoted = |t: i64| format!("\"{}\"", timefmt::format(t));
+        let (first, last) = (quoted(row.seen.time_first), quoted(row.seen.time_last));
+        let times = match row.source {
+            Source::Sensor => format!("{first},{last},,"),
+            Source::ZoneFile => format!(",,{first},{last}"),
+        };
+        let bailiwick = row.bailiwick.as_deref().map(csv_field).unwrap_or_default();
+        for rdata in &row.rdata {
+            writeln!(
+                self.out,
+                "{times},{},{bailiwick},{},{},{}",
+                row.seen.count,
+                csv_field(&row.rrname),
+                csv_field(&row.rrtype),
+                csv_field(rdata)
+            )?;
+        }
+        Ok(())
+    }
+
+    fn minimal(&mut self, row: &Presented) -> std::io::Result<()> {
+        let values = match row.rrset_row {
+            true => row.rdata.clone(),
+            false => vec![row.rrname.clone()],
+        };
+        for value in values {
+            if self.minimal_seen.insert(value.clone()) {
+                writeln!(self.out, "{value}")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The summarize answer: total count, number of rows, earliest first and latest last.
+    pub fn summary(&mut self, summary: &Summary) -> std::io::Result<()> {
+        match self.format {
+            Format::Json => writeln!(self.out, "{}", summary.json()),
+            Format::Csv => {
+                writeln!(
+                    self.out,
+                    "time_first,time_last,zone_first,zone_last,count,num_results"
+                )?;
+                let quoted = |t: Option<(i64, i64)>, pick: fn((i64, i64)) -> i64| {
+                    t.map(|span| format!("\"{}\"", timefmt::format(pick(span))))
+                        .unwrap_or_default()
+                };
+                writeln!(
+                    self.out,
+                    "{},{},{},{},{},{}",
+                    quoted(summary.sensor, |s| s.0),
+                    quoted(summary.sensor, |s| s.1),
+                    quoted(summary.zone, |s| s.0),
+                    quoted(summary.zone, |s| s.1),
+                    summary.count,
+                    summary.num_results
+                )
+            }
+            Format::Text | Format::Minimal => {
+                for (label, span) in [
+                    (";; record times", summary.sensor),
+                    (";;   zone times", summary.zone),
+                ] {
+                    if let Some((first, last)) = span {
+                        writeln!(
+                            self.out,
+                            "{label}: {} .. {}",
+                            timefmt::format(first),
+                            timefmt::format(last)
+                        )?;
+                    }
+                }
+                writeln!(
+                    self.out,
+                    ";; count: {}; num_results: {}",
+                    summary.count, summary.num_results
+                )
+            }
+        }
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// CSV field: quoted, inner quotes doubled.
+fn csv_field(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// The summarize answer over a selection of rows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub count: u64,
+    pub num_results: u64,
+    /// (earliest first, latest last) of sensor rows and of zone-file rows.
+    pub sensor: Option<(i64, i64)>,
+    pub zone: Option<(i64, i64)>,
+}
+
+impl Summary {
+    pub fn add(&mut self, seen: &Seen, source: Source) {
+        self.count = self.count.saturating_add(seen.count);
+        self.num_results += 1;
+        let span = match source {
+            Source::Sensor => &mut self.sensor,
+            Source::ZoneFile => &mut self.zone,
+        };
+        *span = Some(match *span {
+            None => (seen.time_first, seen.time_last),
+            Some((first, last)) => (first.min(seen.time_first), last.max(seen.time_last)),
+        });
+    }
+
+    pub fn json(&self) -> Value {
+        let mut object = Map::new();
+        object.insert("count".into(), json!(self.count));
+        object.insert("num_results".into(), json!(self.num_results));
+        if let Some((first, last)) = self.sensor {
+            object.insert("time_first".into(), json!(first));
+            object.insert("time_last".into(), json!(last));
+        }
+        if let Some((first, last)) = self.zone {
+            object.insert("zone_time_first".into(), json!(first));
+            object.insert("zone_time_last".into(), json!(last));
+        }
+        Value::Object(object)
+    }
+}

@@ -1,0 +1,432 @@
+//! The history store through the real binary: `ingest`, then every query form against
+//! answers derived from the testbed's expected RRsets (never from the store itself).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::process::Command;
+
+use common::{fixture, read_gz_lines, run_sensor, scratch_dir, ExpectedRow};
+
+const CAPTURE: &str = "testbed/run3_attack.resolver_auth.pcap.gz";
+const EXPECTED: &str = "testbed/run3_attack.resolver_auth.rrsets.jsonl.gz";
+const DNSSEC: [&str; 10] = [
+    "DS",
+    "RRSIG",
+    "NSEC",
+    "DNSKEY",
+    "NSEC3",
+    "NSEC3PARAM",
+    "DLV",
+    "CDS",
+    "CDNSKEY",
+    "TA",
+];
+
+/// Runs `dnsledger ARGS...`; returns (status, stdout, stderr).
+fn dnsledger(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
+        .args(args)
+        .output()
+        .expect("dnsledger runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).expect("UTF-8 output"),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn ingest(db: &Path, inputs: &[&str]) -> (i32, String) {
+    let mut args = vec!["ingest", "--db", db.to_str().unwrap(), "--root-hints"];
+    let hints = fixture("testbed/root.hints");
+    args.push(&hints);
+    args.extend_from_slice(inputs);
+    let (status, _, stderr) = dnsledger(&args);
+    (status, stderr)
+}
+
+/// A store holding the attack capture, built once per test that asks.
+fn testbed_store(name: &str) -> std::path::PathBuf {
+    let dir = scratch_dir(name).join("db");
+    let (status, stderr) = ingest(&dir, &[&fixture(CAPTURE)]);
+    assert_eq!(status, 0, "{stderr}");
+    dir
+}
+
+fn expected() -> Vec<ExpectedRow> {
+    read_gz_lines(&fixture(EXPECTED))
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// An answer row reduced to what identifies it and what was counted.
+type Answer = (String, String, Option<String>, Vec<String>, u64, i64, i64);
+
+fn answers_from_json(stdout: &str) -> Vec<Answer> {
+    let mut rows: Vec<Answer> = stdout
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let rdata = match &v["rdata"] {
+                serde_json::Value::String(one) => vec![one.clone()],
+                many => many
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.as_str().unwrap().to_string())
+                    .collect(),
+            };
+            (
+                v["rrname"].as_str().unwrap().to_string(),
+                v["rrtype"].as_str().unwrap().to_string(),
+                v["bailiwick"].as_str().map(str::to_string),
+                sorted(rdata),
+                v["count"].as_u64().unwrap(),
+                v["time_first"].as_i64().unwrap(),
+                v["time_last"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn rrset_answer(row: &ExpectedRow) -> Answer {
+    (
+        row.rrname.clone(),
+        row.rrtype.clone(),
+        row.bailiwick.clone(),
+        sorted(row.rdata.clone()),
+        row.count,
+        row.time_first.floor() as i64,
+        row.time_last.floor() as i64,
+    )
+}
+
+/// The rdata rows the expected RRsets imply: one per (rrname, rrtype, rdata), merged.
+fn rdata_answers(rows: &[ExpectedRow], keep: impl Fn(&ExpectedRow, &str) -> bool) -> Vec<Answer> {
+    let mut merged: BTreeMap<(String, String, String), (u64, i64, i64)> = BTreeMap::new();
+    for row in rows {
+        for rdata in &row.rdata {
+            if !keep(row, rdata) {
+                continue;
+            }
+            let seen = (
+                row.count,
+                row.time_first.floor() as i64,
+                row.time_last.floor() as i64,
+            );
+            merged
+                .entry((row.rrname.clone(), row.rrtype.clone(), rdata.clone()))
+                .and_modify(|m| *m = (m.0 + seen.0, m.1.min(seen.1), m.2.max(seen.2)))
+                .or_insert(seen);
+        }
+    }
+    merged
+        .into_iter()
+        .map(|((n, t, r), (c, f, l))| (n, t, None, vec![r], c, f, l))
+        .collect()
+}
+
+fn query(db: &Path, args: &[&str]) -> Vec<Answer> {
+    let mut all = vec!["query", "--db", db.to_str().unwrap(), "-j", "-l", "0"];
+    all.extend_from_slice(args);
+    let (status, stdout, stderr) = dnsledger(&all);
+    assert_eq!(status, 0, "query {args:?}: {stderr}");
+    answers_from_json(&stdout)
+}
+
+fn under(name: &str, zone: &str) -> bool {
+    name == zone || name.ends_with(&format!(".{zone}"))
+}
+
+fn expect_rrsets(filter: impl Fn(&ExpectedRow) -> bool) -> Vec<Answer> {
+    let mut rows: Vec<Answer> = expected()
+        .iter()
+        .filter(|r| filter(r))
+        .map(rrset_answer)
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn rrset_lookups_answer_what_the_expected_rrsets_imply() {
+    let db = testbed_store("rrset_lookups");
+    let dns = |r: &ExpectedRow| !DNSSEC.contains(&r.rrtype.as_str());
+    let cases: Vec<(Vec<&str>, Vec<Answer>)> = vec![
+        (
+            vec!["-r", "*.oscar-secure.org"],
+            expect_rrsets(|r| dns(r) && under(&r.rrname, "oscar-secure.org.")),
+        ),
+        (
+            vec!["-r", "www.*"],
+            expect_rrsets(|r| dns(r) && r.rrname.starts_with("www.")),
+        ),
+        (
+            vec!["-r", "target-one.com/NS/com."],
+            expect_rrsets(|r| {
+                r.rrname == "target-one.com."
+                    && r.rrtype == "NS"
+                    && r.bailiwick.as_deref() == Some("com.")
+            }),
+        ),
+        (
+            vec!["-r", "*.org", "-t", "ANY-DNSSEC"],
+            expect_rrsets(|r| !dns(r) && under(&r.rrname, "org.")),
+        ),
+        (
+            vec!["-r", "*.papa-signed.org/RRSIG"],
+            expect_rrsets(|r| r.rrtype == "RRSIG" && under(&r.rrname, "papa-signed.org.")),
+        ),
+    ];
+    for (args, want) in cases {
+        assert!(
+            !want.is_empty(),
+            "{args:?}: the expected answer must not be empty"
+        );
+        assert_eq!(query(&db, &args), want, "{args:?}");
+    }
+}
+
+#[test]
+fn rdata_lookups_answer_what_the_expected_rrsets_imply() {
+    let db = testbed_store("rdata_lookups");
+    let rows = expected();
+    let in_net = |rdata: &str, lo: &str, hi: &str| {
+        let (Ok(addr), Ok(lo), Ok(hi)) = (
+            rdata.parse::<IpAddr>(),
+            lo.parse::<IpAddr>(),
+            hi.parse::<IpAddr>(),
+        ) else {
+            return false;
+        };
+        lo <= addr && addr <= hi
+    };
+    let v4 = rdata_answers(&rows, |r, rdata| {
+        r.rrtype == "A" && in_net(rdata, "192.0.2.0", "192.0.2.255")
+    });
+    assert!(!v4.is_empty());
+    assert_eq!(query(&db, &["-i", "192.0.2.0/24"]), v4);
+    let v6 = rdata_answers(&rows, |r, rdata| {
+        r.rrtype == "AAAA"
+            && in_net(
+                rdata,
+                "2001:db8::",
+                "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+            )
+    });
+    assert!(!v6.is_empty());
+    assert_eq!(query(&db, &["-i", "2001:db8::/32"]), v6);
+    let ns = rdata_answers(&rows, |r, rdata| {
+        r.rrtype == "NS" && rdata == "ns1.oscar-secure.org."
+    });
+    assert!(!ns.is_empty());
+    assert_eq!(query(&db, &["-n", "ns1.oscar-secure.org/NS"]), ns);
+}
+
+#[test]
+fn time_fences_and_summarize_follow_the_expected_rows() {
+    let db = testbed_store("fences");
+    let rows = expected();
+    let firsts: Vec<i64> = rows.iter().map(|r| r.time_first.floor() as i64).collect();
+    let middle = (firsts.iter().min().unwrap() + firsts.iter().max().unwrap()) / 2;
+    let middle_text = middle.to_string();
+    let dns_under_com =
+        |r: &ExpectedRow| !DNSSEC.contains(&r.rrtype.as_str()) && under(&r.rrname, "com.");
+    let late = expect_rrsets(|r| dns_under_com(r) && r.time_first.floor() as i64 >= middle);
+    assert!(!late.is_empty());
+    assert_eq!(query(&db, &["-r", "*.com", "-A", &middle_text, "-c"]), late);
+    let early = expect_rrsets(|r| dns_under_com(r) && r.time_first.floor() as i64 <= middle);
+    assert_eq!(query(&db, &["-r", "*.com", "-B", &middle_text]), early);
+
+    let all = expect_rrsets(dns_under_com);
+    let (status, stdout, _) = dnsledger(&[
+        "query",
+        "--db",
+        db.to_str().unwrap(),
+        "-r",
+        "*.com",
+        "-V",
+        "summarize",
+        "-j",
+    ]);
+    assert_eq!(status, 0);
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["num_results"].as_u64(), Some(all.len() as u64));
+    assert_eq!(
+        summary["count"].as_u64(),
+        Some(all.iter().map(|a| a.4).sum::<u64>())
+    );
+    assert_eq!(
+        summary["time_first"].as_i64(),
+        all.iter().map(|a| a.5).min()
+    );
+}
+
+#[test]
+fn text_output_is_dig_like_and_empty_answers_and_bad_queries_say_so() {
+    let db = testbed_store("text");
+    let (status, stdout, _) = dnsledger(&[
+        "query",
+        "--db",
+        db.to_str().unwrap(),
+        "-r",
+        "target-one.com/NS/com.",
+    ]);
+    assert_eq!(status, 0);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with(";; record times: 20"), "{stdout}");
+    assert!(
+        lines[1].starts_with(";; count: ") && lines[1].ends_with("; bailiwick: com."),
+        "{stdout}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| *l == "target-one.com.  NS  ns1.target-one.com."),
+        "{stdout}"
+    );
+    let (status, stdout, stderr) = dnsledger(&[
+        "query",
+        "--db",
+        db.to_str().unwrap(),
+        "-r",
+        "nothing.invalid",
+    ]);
+    assert_eq!((status, stdout.as_str()), (0, ""));
+    assert!(stderr.contains("no results"));
+    let (status, _, stderr) =
+        dnsledger(&["query", "--db", db.to_str().unwrap(), "-r", "www.*.com"]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("middle"), "{stderr}");
+    let (status, stdout, _) = dnsledger(&[
+        "query",
+        "--db",
+        db.to_str().unwrap(),
+        "-r",
+        "*.com",
+        "-p",
+        "csv",
+        "-l",
+        "3",
+    ]);
+    assert_eq!(status, 0);
+    assert_eq!(
+        stdout.lines().next(),
+        Some("time_first,time_last,zone_first,zone_last,count,bailiwick,rrname,rrtype,rdata")
+    );
+}
+
+fn dump(db: &Path) -> String {
+    let (status, stdout, stderr) = dnsledger(&["dump", "--db", db.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    stdout
+}
+
+#[test]
+fn split_reverse_order_and_reingested_cof_give_the_same_dump() {
+    let dir = scratch_dir("split_store");
+    let whole = testbed_store("split_store_whole");
+    let reference = dump(&whole);
+    assert_eq!(reference.lines().count(), 812);
+
+    let cof = dir.join("sensor.jsonl");
+    let run = run_sensor(&[
+        "--root-hints",
+        &fixture("testbed/root.hints"),
+        "--read",
+        &fixture(CAPTURE),
+        "--output",
+        cof.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status, 0);
+    let from_cof = dir.join("from_cof");
+    assert_eq!(ingest(&from_cof, &[cof.to_str().unwrap()]).0, 0);
+    assert_eq!(dump(&from_cof), reference, "COF re-ingested");
+
+    let text = std::fs::read_to_string(&cof).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (a, b) = lines.split_at(lines.len() / 3);
+    let parts = [dir.join("b.jsonl"), dir.join("a.jsonl")];
+    std::fs::write(&parts[0], b.join("\n") + "\n").unwrap();
+    std::fs::write(&parts[1], a.join("\n") + "\n").unwrap();
+    let split = dir.join("split");
+    assert_eq!(
+        ingest(
+            &split,
+            &[parts[0].to_str().unwrap(), parts[1].to_str().unwrap()]
+        )
+        .0,
+        0
+    );
+    assert_eq!(dump(&split), reference, "pieces in reverse order");
+}
+
+#[test]
+fn ingesting_the_same_input_twice_counts_it_once() {
+    let db = testbed_store("twice");
+    let before = dump(&db);
+    let (status, stderr) = ingest(&db, &[&fixture(CAPTURE)]);
+    assert_eq!(status, 0);
+    assert!(stderr.contains("already ingested"), "{stderr}");
+    assert_eq!(dump(&db), before);
+    let (status, stdout, _) = dnsledger(&["stats", "--db", db.to_str().unwrap(), "--verify"]);
+    assert_eq!(status, 0, "{stdout}");
+    assert!(
+        stdout.contains("rrset_rows 812") && stdout.contains("verify ok"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_ingest_killed_at_any_moment_resumes_to_the_same_store() {
+    let reference = dump(&testbed_store("killed_reference"));
+    let hints = fixture("testbed/root.hints");
+    for (round, delay_ms) in [15u64, 40, 80, 150, 300].into_iter().enumerate() {
+        let db = scratch_dir(&format!("killed_{round}")).join("db");
+        let db_text = db.to_str().unwrap().to_string();
+        let args = [
+            "ingest",
+            "--db",
+            &db_text,
+            "--root-hints",
+            &hints,
+            "--max-rrsets",
+            "40",
+            &fixture(CAPTURE),
+        ];
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        if db.join("CURRENT").exists() {
+            let (status, stdout, _) = dnsledger(&["stats", "--db", &db_text, "--verify"]);
+            assert_eq!(status, 0, "round {round}: {stdout}");
+            assert!(stdout.contains("verify ok"), "round {round}: {stdout}");
+        }
+        let (status, stderr) = {
+            let (status, _, stderr) = dnsledger(&args);
+            (status, stderr)
+        };
+        assert_eq!(status, 0, "round {round}: {stderr}");
+        assert_eq!(
+            dump(&db),
+            reference,
+            "round {round} (killed after {delay_ms} ms)"
+        );
+    }
+}
