@@ -47,6 +47,8 @@ pub enum StoreError {
         "{path}: store format version {found:?}, this dnsledger reads version {FORMAT_VERSION}"
     )]
     Version { path: PathBuf, found: String },
+    #[error("{path}: no store here (dnsledger ingest creates one)")]
+    Missing { path: PathBuf },
     #[error("{path}: creating the store: {source}")]
     Create {
         path: PathBuf,
@@ -66,7 +68,8 @@ pub enum StoreError {
 pub enum Access {
     /// The one writer; creates the store when missing.
     ReadWrite,
-    /// A reader that sees the store as it was when opened, beside a running writer.
+    /// A reader beside a running writer (a RocksDB secondary instance): it sees the store
+    /// as it was when opened, consistently, whatever the writer does meanwhile.
     ReadOnly,
 }
 
@@ -74,6 +77,23 @@ pub enum Access {
 pub struct Store {
     db: DB,
     path: PathBuf,
+    /// A reader's own directory for the secondary instance's files, removed on drop.
+    secondary: Option<PathBuf>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.secondary {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A fresh directory for one reader's secondary-instance files.
+fn secondary_dir() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("dnsledger-reader-{}-{n}", std::process::id()))
 }
 
 impl Store {
@@ -82,20 +102,36 @@ impl Store {
         if access == Access::ReadWrite && !dir.join("CURRENT").exists() {
             Store::create(dir)?;
         }
-        let options = db_options(false);
         let descriptors = cf::ALL.map(|name| ColumnFamilyDescriptor::new(name, cf_options(name)));
-        let db = match access {
-            Access::ReadWrite => DB::open_cf_descriptors(&options, dir, descriptors),
+        let engine = |source| StoreError::Engine {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let (db, secondary) = match access {
+            Access::ReadWrite => (
+                DB::open_cf_descriptors(&db_options(false), dir, descriptors).map_err(engine)?,
+                None,
+            ),
             Access::ReadOnly => {
-                DB::open_cf_descriptors_read_only(&options, dir, descriptors, false)
+                if !dir.join("CURRENT").exists() {
+                    return Err(StoreError::Missing {
+                        path: dir.to_path_buf(),
+                    });
+                }
+                let secondary = secondary_dir();
+                let mut options = db_options(false);
+                options.set_max_open_files(-1);
+                let db =
+                    DB::open_cf_descriptors_as_secondary(&options, dir, &secondary, descriptors)
+                        .map_err(engine)?;
+                db.try_catch_up_with_primary().map_err(engine)?;
+                (db, Some(secondary))
             }
         };
         let store = Store {
-            db: db.map_err(|source| StoreError::Engine {
-                path: dir.to_path_buf(),
-                source,
-            })?,
+            db,
             path: dir.to_path_buf(),
+            secondary,
         };
         store.check_version()?;
         Ok(store)

@@ -430,3 +430,46 @@ fn an_ingest_killed_at_any_moment_resumes_to_the_same_store() {
         );
     }
 }
+
+#[test]
+fn readers_query_while_one_writer_ingests() {
+    let db = scratch_dir("concurrent").join("db");
+    let db_text = db.to_str().unwrap().to_string();
+    let hints = fixture("testbed/root.hints");
+    let capture = fixture(CAPTURE);
+    let args = [
+        "ingest",
+        "--db",
+        &db_text,
+        "--root-hints",
+        &hints,
+        "--max-rrsets",
+        "20",
+        &capture,
+    ];
+    let mut writer = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut counts = Vec::new();
+    while writer.try_wait().unwrap().is_none() {
+        if !db.join("CURRENT").exists() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            continue;
+        }
+        let (status, stdout, stderr) =
+            dnsledger(&["query", "--db", &db_text, "-r", "*.com", "-j", "-l", "0"]);
+        assert_eq!(status, 0, "a reader beside the writer: {stderr}");
+        counts.push(stdout.lines().count());
+    }
+    assert!(writer.wait().unwrap().success());
+    assert!(
+        counts.windows(2).all(|w| w[0] <= w[1]),
+        "each reader sees at least what the one before saw: {counts:?}"
+    );
+    let (second_writer, _) = ingest(&db, &[&capture]);
+    assert_eq!(second_writer, 0, "a writer after the first one");
+    let final_rows = query(&db, &["-r", "*.com"]).len();
+    assert!(counts.iter().all(|c| *c <= final_rows));
+}
