@@ -22,6 +22,8 @@ mod text;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use dnsledger_capture::{CaptureReader, Decoder, DecoderConfig};
 use dnsledger_rrset::{Observation, ObservationSink, SinkError};
@@ -60,6 +62,9 @@ pub struct IngestOptions {
     pub sensor: SensorConfig,
     /// Distinct RRsets aggregated before a batch is written (all formats).
     pub max_rrsets: usize,
+    /// Set (by a signal handler) to stop at the next packet or line. What is aggregated but
+    /// not yet written is dropped: a later run derives exactly those batches again.
+    pub stop: Arc<AtomicBool>,
 }
 
 impl Default for IngestOptions {
@@ -67,6 +72,7 @@ impl Default for IngestOptions {
         IngestOptions {
             sensor: SensorConfig::default(),
             max_rrsets: 500_000,
+            stop: Arc::default(),
         }
     }
 }
@@ -84,6 +90,16 @@ pub struct InputReport {
     pub rows_written: u64,
     /// Damage that ended the input early (a truncated capture); what came before is stored.
     pub damage: Option<String>,
+    /// Stopped by `IngestOptions::stop`: the input is partly ingested and resumes next time.
+    pub interrupted: bool,
+}
+
+/// How reading an input ended.
+enum Outcome {
+    /// At its end, or at damage that ends it.
+    Finished { damage: Option<String> },
+    /// At a stop request.
+    Interrupted,
 }
 
 /// Reads one input (`-` = standard input, which cannot be resumed) into the store.
@@ -122,6 +138,7 @@ pub fn ingest(
         batches_skipped: 0,
         rows_written: 0,
         damage: None,
+        interrupted: false,
     };
     if state == InputState::Done {
         stats.ingest.inputs_already_done += 1;
@@ -136,19 +153,31 @@ pub fn ingest(
         InputFormat::Capture => {
             read_capture(path, options, max_rrsets, &mut writer, stats, progress)
         }
-        InputFormat::Cof | InputFormat::PassiveDns => {
-            read_text(path, format, max_rrsets, &mut writer, stats, progress)
-        }
+        InputFormat::Cof | InputFormat::PassiveDns => read_text(
+            path,
+            format,
+            &options.stop,
+            max_rrsets,
+            &mut writer,
+            stats,
+            progress,
+        ),
     };
-    report.damage = outcome.map_err(|e| IngestError::Write {
+    let outcome = outcome.map_err(|e| IngestError::Write {
         path: display.clone(),
         message: e.to_string(),
     })?;
-    writer.finish()?;
+    match outcome {
+        Outcome::Finished { damage } => {
+            writer.finish()?;
+            report.damage = damage;
+            stats.ingest.inputs_done += 1;
+        }
+        Outcome::Interrupted => report.interrupted = true,
+    }
     report.batches_written = writer.batches_written();
     report.batches_skipped = writer.batches_skipped();
     report.rows_written = writer.rows_written();
-    stats.ingest.inputs_done += 1;
     stats.ingest.rows_written += report.rows_written;
     stats.ingest.batches_written += report.batches_written;
     stats.ingest.batches_skipped += report.batches_skipped;
@@ -163,10 +192,14 @@ fn read_capture(
     writer: &mut BatchWriter<'_>,
     stats: &mut IngestStats,
     progress: &mut dyn FnMut(u64),
-) -> Result<Option<String>, SinkError> {
+) -> Result<Outcome, SinkError> {
     let mut reader = match CaptureReader::open(path) {
         Ok(reader) => reader,
-        Err(error) => return Ok(Some(error.to_string())),
+        Err(error) => {
+            return Ok(Outcome::Finished {
+                damage: Some(error.to_string()),
+            })
+        }
     };
     let mut decoder = Decoder::new(DecoderConfig {
         dns_ports: options.sensor.dns_ports.clone(),
@@ -182,6 +215,9 @@ fn read_capture(
     let mut damage = None;
     let mut frames = 0u64;
     loop {
+        if options.stop.load(Ordering::Relaxed) {
+            return Ok(Outcome::Interrupted);
+        }
         match reader.next_frame() {
             Ok(Some(frame)) => decoder.decode(&frame, &mut |payload| {
                 if failure.is_none() {
@@ -207,7 +243,7 @@ fn read_capture(
     let (_, sensor_stats) = sensor.finish()?;
     stats.capture.merge(decoder.stats());
     stats.sensor.merge(&sensor_stats);
-    Ok(damage)
+    Ok(Outcome::Finished { damage })
 }
 
 /// Sensor output goes to the batch writer as sensor-side rows.
@@ -225,18 +261,25 @@ impl ObservationSink for SensorSink<'_, '_> {
 fn read_text(
     path: &Path,
     format: InputFormat,
+    stop: &AtomicBool,
     max_rrsets: usize,
     writer: &mut BatchWriter<'_>,
     stats: &mut IngestStats,
     progress: &mut dyn FnMut(u64),
-) -> Result<Option<String>, SinkError> {
+) -> Result<Outcome, SinkError> {
     let (input, counted) = detect::open_decompressed(path)?;
     let mut sensor_rows = Aggregator::new(max_rrsets);
     let mut zone_rows = Aggregator::new(max_rrsets);
     for (index, line) in BufReader::new(input).lines().enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(Outcome::Interrupted);
+        }
         let line = match line {
             Ok(line) => line,
-            Err(error) => return Ok(Some(format!("line {}: {error}", index + 1))),
+            Err(error) => {
+                let damage = Some(format!("line {}: {error}", index + 1));
+                return Ok(Outcome::Finished { damage });
+            }
         };
         if line.trim().is_empty() {
             continue;
@@ -262,5 +305,5 @@ fn read_text(
     if !sensor_rows.is_empty() || !zone_rows.is_empty() {
         writer.write(&sensor_rows.drain(), &zone_rows.drain())?;
     }
-    Ok(None)
+    Ok(Outcome::Finished { damage: None })
 }

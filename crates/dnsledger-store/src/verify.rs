@@ -6,6 +6,9 @@ use crate::db::cf;
 use crate::keys;
 use crate::{value, Store, StoreError};
 
+/// A stored key and value.
+type Entry = (Box<[u8]>, Box<[u8]>);
+
 /// Problems reported at most; past that the store is clearly damaged.
 const MAX_PROBLEMS: usize = 100;
 
@@ -31,7 +34,7 @@ impl Store {
     fn entries(
         &self,
         family: &'static str,
-    ) -> impl Iterator<Item = Result<(Box<[u8]>, Box<[u8]>), StoreError>> + '_ {
+    ) -> impl Iterator<Item = Result<Entry, StoreError>> + '_ {
         self.db()
             .iterator_cf(self.handle(family), IteratorMode::Start)
             .map(move |item| item.map_err(|e| self.engine_error(e)))

@@ -1,6 +1,8 @@
 //! `dnsledger ingest --db DIR FILE...`: captures, COF NDJSON and passivedns logs into the store.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -43,6 +45,7 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
             ..SensorConfig::default()
         },
         max_rrsets: args.max_rrsets,
+        stop: stop_on_signals()?,
     };
     let store = Store::open(&args.db, Access::ReadWrite)
         .with_context(|| format!("opening the store {}", args.db.display()))?;
@@ -51,6 +54,10 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
     let mut status = exit::OK;
     for path in &args.inputs {
         status = status.max(ingest_one(&store, path, &options, &mut stats, &bar)?);
+        if options.stop.load(Ordering::Relaxed) {
+            status = exit::INTERRUPTED;
+            break;
+        }
     }
     bar.finish_and_clear();
     eprintln!(
@@ -71,6 +78,17 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
     Ok(status)
 }
 
+/// A flag that SIGINT and SIGTERM set, so that ingest stops between two packets and still
+/// reports what it wrote.
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing the signal handler")?;
+    }
+    Ok(stop)
+}
+
 /// One input: errors that concern only this input are reported and remembered in the exit
 /// status; a failing store ends the run.
 fn ingest_one(
@@ -88,6 +106,12 @@ fn ingest_one(
             if report.before == InputState::Done {
                 eprintln!(
                     "dnsledger ingest: {}: already ingested, skipped",
+                    path.display()
+                );
+            }
+            if report.interrupted {
+                eprintln!(
+                    "dnsledger ingest: {}: interrupted; run the same ingest again to resume",
                     path.display()
                 );
             }

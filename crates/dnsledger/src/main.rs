@@ -42,6 +42,8 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// A bad command line or query (clap uses it too).
     pub const USAGE: u8 = 2;
+    /// Stopped by SIGINT or SIGTERM (after reporting what was written), as shells expect.
+    pub const INTERRUPTED: u8 = 130;
     /// Some input was damaged (a capture truncated mid-record): what came before was used.
     pub const DAMAGED_INPUT: u8 = 3;
 }

@@ -473,3 +473,50 @@ fn readers_query_while_one_writer_ingests() {
     let final_rows = query(&db, &["-r", "*.com"]).len();
     assert!(counts.iter().all(|c| *c <= final_rows));
 }
+
+#[test]
+fn ctrl_c_reports_what_is_durable_and_the_rerun_completes_the_store() {
+    let reference = dump(&testbed_store("interrupted_reference"));
+    let db = scratch_dir("interrupted").join("db");
+    let db_text = db.to_str().unwrap().to_string();
+    let hints = fixture("testbed/root.hints");
+    let capture = fixture(CAPTURE);
+    let args = [
+        "ingest",
+        "--db",
+        &db_text,
+        "--root-hints",
+        &hints,
+        "--max-rrsets",
+        "20",
+        &capture,
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !db.join("CURRENT").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped yet.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("written (durable)"),
+        "the summary is printed: {stderr}"
+    );
+    if output.status.code() == Some(130) {
+        assert!(stderr.contains("interrupted"), "{stderr}");
+    } else {
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "finished before the signal: {stderr}"
+        );
+    }
+    assert_eq!(ingest(&db, &[&capture]).0, 0);
+    assert_eq!(dump(&db), reference);
+}
