@@ -45,10 +45,13 @@ pub fn first_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(start)
 }
 
+/// Bytes read so far from the stored input, shared with whoever reports progress.
+pub type ByteCount = Rc<Cell<u64>>;
+
 /// Counts bytes read from the underlying file, for progress through a decompressor.
 struct Counted<R> {
     inner: R,
-    count: Rc<Cell<u64>>,
+    count: ByteCount,
 }
 
 impl<R: Read> Read for Counted<R> {
@@ -61,7 +64,7 @@ impl<R: Read> Read for Counted<R> {
 
 /// The input's content, decompressed when it is gzip, with a counter of the stored bytes
 /// read so far.
-pub fn open_decompressed(path: &Path) -> std::io::Result<(Box<dyn Read>, Rc<Cell<u64>>)> {
+pub fn open_decompressed(path: &Path) -> std::io::Result<(Box<dyn Read>, ByteCount)> {
     let count = Rc::new(Cell::new(0));
     let counted = Counted {
         inner: open_raw(path)?,

@@ -370,7 +370,7 @@ fn raw_rdata_lookup(text: &str, rrtype: Option<&str>) -> Result<Lookup> {
 
 fn hex(text: &str) -> Result<Vec<u8>> {
     let digits = text.trim();
-    if digits.len() % 2 != 0 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return bad(format!("{text:?} is not an even number of hex digits"));
     }
     Ok((0..digits.len())

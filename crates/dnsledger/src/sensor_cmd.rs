@@ -99,7 +99,7 @@ pub fn load_root_hints(path: Option<&Path>) -> Result<RootHints> {
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading root hints {}", path.display()))?;
-    Ok(RootHints::parse(&text).with_context(|| format!("in {}", path.display()))?)
+    RootHints::parse(&text).with_context(|| format!("in {}", path.display()))
 }
 
 fn open_output(path: &Path) -> Result<Box<dyn Write>> {

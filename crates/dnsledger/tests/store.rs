@@ -291,9 +291,7 @@ fn text_output_is_dig_like_and_empty_answers_and_bad_queries_say_so() {
         "{stdout}"
     );
     assert!(
-        lines
-            .iter()
-            .any(|l| *l == "target-one.com.  NS  ns1.target-one.com."),
+        lines.contains(&"target-one.com.  NS  ns1.target-one.com."),
         "{stdout}"
     );
     let (status, stdout, stderr) = dnsledger(&[
