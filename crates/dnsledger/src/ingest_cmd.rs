@@ -9,10 +9,10 @@ use clap::Args;
 use dnsledger_ingest::{ingest, IngestOptions, IngestStats, InputState};
 use dnsledger_sensor::SensorConfig;
 use dnsledger_store::{Access, Store};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::exit;
-use crate::sensor_cmd::{load_root_hints, write_stats_json};
+use crate::sensor_cmd::{load_root_hints, progress_bar, write_stats_json};
 
 #[derive(Args, Debug)]
 pub struct IngestArgs {
@@ -138,18 +138,4 @@ fn ingest_one(
             Ok(exit::ERROR)
         }
     }
-}
-
-fn progress_bar(paths: &[PathBuf]) -> ProgressBar {
-    let total: u64 = paths
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
 }

@@ -111,7 +111,7 @@ fn open_output(path: &Path) -> Result<Box<dyn Write>> {
 }
 
 /// A byte progress bar over all inputs; invisible when stderr is not a terminal.
-fn progress_bar(paths: &[PathBuf]) -> ProgressBar {
+pub fn progress_bar(paths: &[PathBuf]) -> ProgressBar {
     let total: u64 = paths
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
