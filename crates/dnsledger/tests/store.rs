@@ -433,23 +433,8 @@ fn an_ingest_killed_at_any_moment_resumes_to_the_same_store() {
 fn readers_query_while_one_writer_ingests() {
     let db = scratch_dir("concurrent").join("db");
     let db_text = db.to_str().unwrap().to_string();
-    let hints = fixture("testbed/root.hints");
     let capture = fixture(CAPTURE);
-    let args = [
-        "ingest",
-        "--db",
-        &db_text,
-        "--root-hints",
-        &hints,
-        "--max-rrsets",
-        "20",
-        &capture,
-    ];
-    let mut writer = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
-        .args(args)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut writer = spawn_small_batch_ingest(&db, std::process::Stdio::null());
     let mut counts = Vec::new();
     while writer.try_wait().unwrap().is_none() {
         if !db.join("CURRENT").exists() {
@@ -476,24 +461,8 @@ fn readers_query_while_one_writer_ingests() {
 fn ctrl_c_reports_what_is_durable_and_the_rerun_completes_the_store() {
     let reference = dump(&testbed_store("interrupted_reference"));
     let db = scratch_dir("interrupted").join("db");
-    let db_text = db.to_str().unwrap().to_string();
-    let hints = fixture("testbed/root.hints");
     let capture = fixture(CAPTURE);
-    let args = [
-        "ingest",
-        "--db",
-        &db_text,
-        "--root-hints",
-        &hints,
-        "--max-rrsets",
-        "20",
-        &capture,
-    ];
-    let child = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
-        .args(args)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_small_batch_ingest(&db, std::process::Stdio::piped());
     while !db.join("CURRENT").exists() {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
@@ -517,4 +486,21 @@ fn ctrl_c_reports_what_is_durable_and_the_rerun_completes_the_store() {
     }
     assert_eq!(ingest(&db, &[&capture]).0, 0);
     assert_eq!(dump(&db), reference);
+}
+
+/// Starts an ingest of the attack capture in batches of 20 RRsets (many durable batches, so
+/// that a signal or a reader lands between them).
+fn spawn_small_batch_ingest(db: &Path, stderr: std::process::Stdio) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_dnsledger"))
+        .args([
+            "ingest",
+            "--db",
+            db.to_str().unwrap(),
+            "--root-hints",
+            &fixture("testbed/root.hints"),
+        ])
+        .args(["--max-rrsets", "20", &fixture(CAPTURE)])
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
 }
