@@ -8,7 +8,7 @@ use clap::Args;
 use dnsledger_store::{Access, Family, Store, FORMAT_VERSION};
 
 use crate::exit;
-use crate::present::{cof_object, Presented, Summary};
+use dnsledger_query::{cof_object, timefmt, Presented, Summary};
 
 #[derive(Args, Debug)]
 pub struct DumpArgs {
@@ -65,8 +65,8 @@ pub fn stats(args: &StatsArgs) -> Result<u8> {
             if let Some((first, last)) = summary.sensor {
                 println!(
                     "time_range {} .. {}",
-                    crate::timefmt::format(first),
-                    crate::timefmt::format(last)
+                    timefmt::format(first),
+                    timefmt::format(last)
                 );
             }
         }

@@ -3,10 +3,8 @@
 
 mod dump_cmd;
 mod ingest_cmd;
-mod present;
 mod query_cmd;
 mod sensor_cmd;
-mod timefmt;
 
 use std::process::ExitCode;
 
@@ -60,7 +58,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(error) if error.is::<query_cmd::BadQuery>() => {
+        Err(error) if error.is::<dnsledger_query::BadQuery>() => {
             eprintln!("dnsledger: bad query: {error}");
             ExitCode::from(exit::USAGE)
         }

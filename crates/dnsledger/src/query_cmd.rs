@@ -1,16 +1,14 @@
 //! `dnsledger query`: dnsdbq's command line over the local store.
 
 use std::io::{BufRead, Write};
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use dnsledger_store::{Access, Lookup, NamePattern, Row, Store, TimeFence, TypeFilter};
-use dnsledger_wire::NameBuf;
+use dnsledger_query::{spec, timefmt, BadQuery, Format, Presented, Presenter, Summary};
+use dnsledger_store::{Access, Lookup, Row, Store, TimeFence};
 
-use crate::present::{Format, Presented, Presenter, Summary};
-use crate::{exit, timefmt};
+use crate::exit;
 
 #[derive(Args, Debug)]
 pub struct QueryArgs {
@@ -69,17 +67,12 @@ pub struct QueryArgs {
     #[arg(short = 'k', value_delimiter = ',', value_parser = ["first", "last", "count", "name", "data"])]
     sort_keys: Vec<String>,
     /// Output format.
-    #[arg(short = 'p', value_enum, default_value = "text")]
+    #[arg(short = 'p', default_value = "text", value_parser = clap::value_parser!(Format))]
     format: Format,
     /// Same as -p json.
     #[arg(short = 'j')]
     json: bool,
 }
-
-/// A usage problem: exit status 2 and a message that says what is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadQuery(pub String);
 
 fn bad<T>(message: impl Into<String>) -> Result<T> {
     Err(BadQuery(message.into()).into())
@@ -226,40 +219,31 @@ fn fence(args: &QueryArgs) -> Result<TimeFence> {
 
 /// The lookups asked for: exactly one of -r -n -i -R -N, or a batch file.
 fn lookups(args: &QueryArgs) -> Result<Vec<Lookup>> {
-    let given = [
-        &args.rrset,
-        &args.rdata_name,
-        &args.rdata_ip,
-        &args.raw_rrset,
-        &args.raw_rdata,
-    ]
-    .iter()
-    .filter(|o| o.is_some())
-    .count()
-        + usize::from(args.batch.is_some());
-    if given != 1 {
-        return bad("give exactly one of -r, -n, -i, -R, -N or -f");
+    let forms = [
+        (&args.rrset, "rrset/name"),
+        (&args.rdata_name, "rdata/name"),
+        (&args.rdata_ip, "rdata/ip"),
+        (&args.raw_rrset, "rrset/raw"),
+        (&args.raw_rdata, "rdata/raw"),
+    ];
+    let mut given = forms
+        .iter()
+        .filter_map(|(value, form)| Some((value.as_ref()?, *form)));
+    match (given.next(), given.next(), &args.batch) {
+        (Some((value, form)), None, None) => Ok(vec![spec::from_line(
+            &format!("{form}/{value}"),
+            overrides(args),
+        )?]),
+        (None, None, Some(path)) => batch_lookups(path, args),
+        _ => bad("give exactly one of -r, -n, -i, -R, -N or -f"),
     }
-    let type_override = args.rrtype.as_deref();
-    let single = if let Some(text) = &args.rrset {
-        rrset_lookup(text, false, type_override, args.bailiwick.as_deref())?
-    } else if let Some(text) = &args.raw_rrset {
-        rrset_lookup(text, true, type_override, args.bailiwick.as_deref())?
-    } else if let Some(text) = &args.rdata_name {
-        rdata_name_lookup(text, type_override)?
-    } else if let Some(text) = &args.rdata_ip {
-        ip_lookup(text)?
-    } else if let Some(text) = &args.raw_rdata {
-        raw_rdata_lookup(text, type_override)?
-    } else {
-        return batch_lookups(
-            args.batch
-                .as_deref()
-                .unwrap_or_else(|| std::path::Path::new("-")),
-            args,
-        );
-    };
-    Ok(vec![single])
+}
+
+fn overrides(args: &QueryArgs) -> spec::Overrides<'_> {
+    spec::Overrides {
+        rrtype: args.rrtype.as_deref(),
+        bailiwick: args.bailiwick.as_deref(),
+    }
 }
 
 fn batch_lookups(path: &std::path::Path, args: &QueryArgs) -> Result<Vec<Lookup>> {
@@ -276,187 +260,9 @@ fn batch_lookups(path: &std::path::Path, args: &QueryArgs) -> Result<Vec<Lookup>
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let lookup = batch_line(line, args)
+        let lookup = spec::from_line(line, overrides(args))
             .map_err(|e| BadQuery(format!("{} line {}: {e}", path.display(), index + 1)))?;
         lookups.push(lookup);
     }
     Ok(lookups)
-}
-
-/// `rrset/name/X[/T[/B]]`, `rrset/raw/HEX[/T]`, `rdata/name/X[/T]`, `rdata/ip/X`, `rdata/raw/HEX[/T]`.
-fn batch_line(line: &str, args: &QueryArgs) -> Result<Lookup> {
-    let mut parts = line.splitn(3, '/');
-    let (kind, form, rest) = (
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-    );
-    let rrtype = args.rrtype.as_deref();
-    match (kind, form) {
-        ("rrset", "name") => rrset_lookup(rest, false, rrtype, args.bailiwick.as_deref()),
-        ("rrset", "raw") => rrset_lookup(rest, true, rrtype, args.bailiwick.as_deref()),
-        ("rdata", "name") => rdata_name_lookup(rest, rrtype),
-        ("rdata", "ip") => ip_lookup(rest),
-        ("rdata", "raw") => raw_rdata_lookup(rest, rrtype),
-        _ => bad(format!(
-            "{line:?}: expected rrset/name/, rrset/raw/, rdata/name/, rdata/ip/ or rdata/raw/"
-        )),
-    }
-}
-
-fn type_filter(in_value: Option<&str>, option: Option<&str>) -> Result<TypeFilter> {
-    match option.or(in_value) {
-        None => Ok(TypeFilter::Any),
-        Some(text) => TypeFilter::parse(text).map_err(|e| BadQuery(e.0).into()),
-    }
-}
-
-fn name(text: &str) -> Result<NameBuf> {
-    NameBuf::from_text(text).map_err(|e| BadQuery(format!("bad name {text:?}: {e}")).into())
-}
-
-fn rrset_lookup(
-    text: &str,
-    raw: bool,
-    rrtype: Option<&str>,
-    bailiwick: Option<&str>,
-) -> Result<Lookup> {
-    let mut parts = text.split('/');
-    let owner_text = parts.next().unwrap_or_default();
-    let owner = match raw {
-        true => NamePattern::Exact(
-            NameBuf::from_wire(&hex(owner_text)?)
-                .map_err(|e| BadQuery(format!("bad owner wire bytes: {e}")))?,
-        ),
-        false => NamePattern::parse(owner_text).map_err(|e| BadQuery(e.0))?,
-    };
-    let rrtype = type_filter(parts.next(), rrtype)?;
-    let bailiwick = parts.next().or(bailiwick).map(name).transpose()?;
-    if parts.next().is_some() {
-        return bad(format!("{text:?}: expected NAME[/TYPE[/BAILIWICK]]"));
-    }
-    if bailiwick.is_some() && !matches!(owner, NamePattern::Exact(_)) {
-        return bad("a bailiwick goes with an exact owner name only");
-    }
-    Ok(Lookup::RRset {
-        owner,
-        rrtype,
-        bailiwick,
-    })
-}
-
-fn rdata_name_lookup(text: &str, rrtype: Option<&str>) -> Result<Lookup> {
-    let (name_text, type_text) = match text.split_once('/') {
-        Some((n, t)) => (n, Some(t)),
-        None => (text, None),
-    };
-    let name = NamePattern::parse(name_text).map_err(|e| BadQuery(e.0))?;
-    Ok(Lookup::RdataName {
-        name,
-        rrtype: type_filter(type_text, rrtype)?,
-    })
-}
-
-fn raw_rdata_lookup(text: &str, rrtype: Option<&str>) -> Result<Lookup> {
-    let (hex_text, type_text) = match text.split_once('/') {
-        Some((h, t)) => (h, Some(t)),
-        None => (text, None),
-    };
-    Ok(Lookup::RdataRaw {
-        rdata: hex(hex_text)?,
-        rrtype: type_filter(type_text, rrtype)?,
-    })
-}
-
-fn hex(text: &str) -> Result<Vec<u8>> {
-    let digits = text.trim();
-    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return bad(format!("{text:?} is not an even number of hex digits"));
-    }
-    Ok((0..digits.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap_or_default())
-        .collect())
-}
-
-/// An address, `ADDR/LEN` (or DNSDB's `ADDR,LEN`), or `LO-HI`.
-fn ip_lookup(text: &str) -> Result<Lookup> {
-    let addr = |t: &str| {
-        t.trim()
-            .parse::<IpAddr>()
-            .map_err(|_| BadQuery(format!("bad address {t:?}")))
-    };
-    if let Some((lo, hi)) = text.split_once('-') {
-        return Ok(Lookup::RdataIp {
-            lo: addr(lo)?,
-            hi: addr(hi)?,
-        });
-    }
-    let Some((base, len)) = text.split_once(['/', ',']) else {
-        let one = addr(text)?;
-        return Ok(Lookup::RdataIp { lo: one, hi: one });
-    };
-    let base = addr(base)?;
-    let len: u32 = len
-        .parse()
-        .map_err(|_| BadQuery(format!("bad prefix length {len:?}")))?;
-    let (lo, hi) = prefix_range(base, len)
-        .ok_or_else(|| BadQuery(format!("prefix length {len} is too long")))?;
-    Ok(Lookup::RdataIp { lo, hi })
-}
-
-/// The first and last address of a prefix.
-fn prefix_range(base: IpAddr, len: u32) -> Option<(IpAddr, IpAddr)> {
-    match base {
-        IpAddr::V4(v4) if len <= 32 => {
-            let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
-            let lo = u32::from(v4) & mask;
-            Some((
-                IpAddr::from(lo.to_be_bytes()),
-                IpAddr::from((lo | !mask).to_be_bytes()),
-            ))
-        }
-        IpAddr::V6(v6) if len <= 128 => {
-            let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
-            let lo = u128::from(v6) & mask;
-            Some((
-                IpAddr::from(lo.to_be_bytes()),
-                IpAddr::from((lo | !mask).to_be_bytes()),
-            ))
-        }
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_become_ranges() {
-        let ip = |t: &str| t.parse::<IpAddr>().unwrap();
-        assert_eq!(
-            prefix_range(ip("192.0.2.77"), 24),
-            Some((ip("192.0.2.0"), ip("192.0.2.255")))
-        );
-        assert_eq!(
-            prefix_range(ip("10.1.2.3"), 0),
-            Some((ip("0.0.0.0"), ip("255.255.255.255")))
-        );
-        assert_eq!(
-            prefix_range(ip("2001:db8::1"), 32),
-            Some((
-                ip("2001:db8::"),
-                ip("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff")
-            ))
-        );
-        assert_eq!(prefix_range(ip("192.0.2.1"), 33), None);
-    }
-
-    #[test]
-    fn hex_must_be_whole_bytes() {
-        assert_eq!(hex("c0000201").unwrap(), vec![192, 0, 2, 1]);
-        assert!(hex("abc").is_err());
-        assert!(hex("zz").is_err());
-    }
 }

@@ -11,12 +11,26 @@ use serde_json::{json, Map, Value};
 use crate::timefmt;
 
 /// Output formats of `dnsledger query` (`-p`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
     Csv,
     Minimal,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Format, String> {
+        match text {
+            "text" | "dns" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            "minimal" => Ok(Format::Minimal),
+            _ => Err(format!("{text:?}: use text, json, csv or minimal")),
+        }
+    }
 }
 
 /// A row in presentation form.
