@@ -34,6 +34,7 @@ impl std::str::FromStr for Format {
 }
 
 /// A row in presentation form.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Presented {
     pub rrname: String,
     pub rrtype: String,
@@ -71,6 +72,51 @@ impl From<&Row> for Presented {
             source: row.source,
             rrset_row: row.is_rrset_row,
         }
+    }
+}
+
+impl Presented {
+    /// A COF / DNSDB record object as a server sent it (`dnsledger query --server`).
+    pub fn from_cof(object: &Value) -> Result<Presented, String> {
+        let text = |field: &str| {
+            object[field]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| format!("record without {field}: {object}"))
+        };
+        let (source, (first, last)) = match object.get("time_first") {
+            Some(_) => (Source::Sensor, time_fields(Source::Sensor)),
+            None => (Source::ZoneFile, time_fields(Source::ZoneFile)),
+        };
+        let integer = |field: &str| {
+            object[field]
+                .as_i64()
+                .ok_or_else(|| format!("record without an integer {field}: {object}"))
+        };
+        let (rdata, rrset_row) = match &object["rdata"] {
+            Value::String(one) => (vec![one.clone()], false),
+            Value::Array(many) => (
+                many.iter()
+                    .map(|r| r.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| format!("rdata that is not text: {object}"))?,
+                true,
+            ),
+            _ => return Err(format!("record without rdata: {object}")),
+        };
+        Ok(Presented {
+            rrname: text("rrname")?,
+            rrtype: text("rrtype")?,
+            bailiwick: object["bailiwick"].as_str().map(str::to_string),
+            rdata,
+            seen: Seen {
+                time_first: integer(first)?,
+                time_last: integer(last)?,
+                count: object["count"].as_u64().unwrap_or(0),
+            },
+            source,
+            rrset_row: rrset_row || object.get("bailiwick").is_some(),
+        })
     }
 }
 
@@ -279,6 +325,19 @@ impl Summary {
         });
     }
 
+    /// A summarize object as a server sent it.
+    pub fn from_json(object: &Value) -> Summary {
+        let span = |first: &str, last: &str| {
+            Some((object.get(first)?.as_i64()?, object.get(last)?.as_i64()?))
+        };
+        Summary {
+            count: object["count"].as_u64().unwrap_or(0),
+            num_results: object["num_results"].as_u64().unwrap_or(0),
+            sensor: span("time_first", "time_last"),
+            zone: span("zone_time_first", "zone_time_last"),
+        }
+    }
+
     pub fn json(&self) -> Value {
         let mut object = Map::new();
         object.insert("count".into(), json!(self.count));
@@ -292,5 +351,46 @@ impl Summary {
             object.insert("zone_time_last".into(), json!(last));
         }
         Value::Object(object)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn presented(rrset_row: bool, source: Source) -> Presented {
+        Presented {
+            rrname: "www.example.com.".into(),
+            rrtype: "A".into(),
+            bailiwick: rrset_row.then(|| "example.com.".into()),
+            rdata: vec!["192.0.2.1".into()],
+            seen: Seen {
+                time_first: 10,
+                time_last: 20,
+                count: 3,
+            },
+            source,
+            rrset_row,
+        }
+    }
+
+    #[test]
+    fn record_objects_round_trip_through_json() {
+        for row in [
+            presented(true, Source::Sensor),
+            presented(false, Source::Sensor),
+            presented(true, Source::ZoneFile),
+        ] {
+            assert_eq!(Presented::from_cof(&cof_object(&row)), Ok(row));
+        }
+        assert!(Presented::from_cof(&json!({"rrname": "a."})).is_err());
+    }
+
+    #[test]
+    fn summaries_round_trip_through_json() {
+        let mut summary = Summary::default();
+        summary.add(&presented(true, Source::Sensor).seen, Source::Sensor);
+        summary.add(&presented(true, Source::ZoneFile).seen, Source::ZoneFile);
+        assert_eq!(Summary::from_json(&summary.json()), summary);
     }
 }

@@ -57,7 +57,7 @@ pub fn from_segments(
             most(1)?;
             // dnsdbq's -i takes ADDR/LEN; split on '/', the length arrives as a segment.
             match rest.first() {
-                Some(len) if len.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(len) if is_number(len) => {
                     rdata_ip(&format!("{value},{len}"), overrides.rrtype)
                 }
                 _ => rdata_ip(value, rrtype),
@@ -67,6 +67,56 @@ pub fn from_segments(
             "{kind}/{form}: expected rrset/name, rrset/raw, rdata/name, rdata/ip or rdata/raw"
         )),
     }
+}
+
+/// The DNSDB API path of a query form (`rrset/name/x.example/A`), with the overrides in
+/// their segments (`ANY` filling the type slot when only a bailiwick is given) and each
+/// segment percent-encoded.
+pub fn dnsdb_path(kind: &str, form: &str, values: &[&str], overrides: Overrides) -> String {
+    let mut segments: Vec<String> = values.iter().map(|v| (*v).to_string()).collect();
+    if (kind, form) == ("rdata", "ip") && segments.len() == 2 && is_number(&segments[1]) {
+        let len = segments.remove(1);
+        segments[0] = format!("{},{len}", segments[0]);
+    }
+    let mut set = |index: usize, value: &str| {
+        while segments.len() <= index {
+            segments.push("ANY".into());
+        }
+        segments[index] = value.to_string();
+    };
+    if let Some(rrtype) = overrides.rrtype {
+        set(1, rrtype);
+    }
+    if let Some(bailiwick) = overrides.bailiwick {
+        set(2, bailiwick);
+    }
+    let encoded: Vec<String> = segments.iter().map(|s| percent_encode_segment(s)).collect();
+    format!("{kind}/{form}/{}", encoded.join("/"))
+}
+
+fn is_number(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Everything but unreserved characters and the few DNSDB values use (`*`, `,`, `:`).
+fn percent_encode_segment(segment: &str) -> String {
+    let mut encoded = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        match byte {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'*'
+            | b','
+            | b':' => encoded.push(char::from(byte)),
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded
 }
 
 /// A batch line or a path tail: `rrset/name/X[/T[/B]]`, `rdata/ip/X`, ...
@@ -278,6 +328,39 @@ mod tests {
         assert!(from_line("rrset/name", none).is_err());
         assert!(from_line("rrset/name/*.example.com/A/com", none).is_err());
         assert!(from_line("zone/name/x", none).is_err());
+    }
+
+    #[test]
+    fn dnsdb_paths_put_overrides_in_their_slots_and_encode_segments() {
+        let none = Overrides::default();
+        assert_eq!(
+            dnsdb_path("rrset", "name", &["*.example.com"], none),
+            "rrset/name/*.example.com"
+        );
+        let bailiwick_only = Overrides {
+            rrtype: None,
+            bailiwick: Some("com"),
+        };
+        assert_eq!(
+            dnsdb_path("rrset", "name", &["example.com"], bailiwick_only),
+            "rrset/name/example.com/ANY/com"
+        );
+        assert_eq!(
+            dnsdb_path("rdata", "ip", &["2001:db8::", "32"], none),
+            "rdata/ip/2001:db8::,32"
+        );
+        assert_eq!(
+            dnsdb_path(
+                "rdata",
+                "name",
+                &["a b/c"],
+                Overrides {
+                    rrtype: Some("NS"),
+                    bailiwick: None
+                }
+            ),
+            "rdata/name/a%20b%2Fc/NS"
+        );
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub enum StoreError {
         cf: &'static str,
         what: String,
     },
+    #[error("the query ran past its time budget after reading {scanned} rows")]
+    OutOfTime { scanned: u64 },
 }
 
 /// How a store is opened.
@@ -172,6 +174,40 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// For a reader ([`Access::ReadOnly`]): sees what the writer made durable since it opened
+    /// or last caught up. Queries running meanwhile keep their consistent view.
+    pub fn catch_up(&self) -> Result<(), StoreError> {
+        match self.secondary {
+            Some(_) => self
+                .db
+                .try_catch_up_with_primary()
+                .map_err(|e| self.engine_error(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// RocksDB's estimate of the keys in a column family (cheap; for metrics, not answers).
+    pub fn estimated_keys(&self, name: &str) -> u64 {
+        self.int_property(name, "rocksdb.estimate-num-keys")
+    }
+
+    /// Bytes in the column family's table files and memtables.
+    pub fn estimated_bytes(&self, name: &str) -> u64 {
+        self.int_property(name, "rocksdb.total-sst-files-size")
+            + self.int_property(name, "rocksdb.cur-size-all-mem-tables")
+    }
+
+    fn int_property(&self, cf_name: &str, property: &str) -> u64 {
+        let Some(handle) = self.db.cf_handle(cf_name) else {
+            return 0;
+        };
+        self.db
+            .property_int_value_cf(handle, property)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
     }
 
     pub(crate) fn db(&self) -> &DB {

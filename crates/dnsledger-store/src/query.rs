@@ -213,6 +213,8 @@ pub struct Rows<'a> {
     counters: QueryCounters,
     /// `all_rows` keeps every row, DNSSEC ones included.
     admit_all: bool,
+    /// When set, reading stops with [`StoreError::OutOfTime`] once this instant has passed.
+    deadline: Option<std::time::Instant>,
 }
 
 /// What a row must satisfy beyond lying in a scan's range.
@@ -273,6 +275,7 @@ impl Store {
             filter,
             counters: QueryCounters::default(),
             admit_all: false,
+            deadline: None,
         }
     }
 }
@@ -425,7 +428,24 @@ fn raw_scans(rdata: &[u8], rrtype: TypeFilter) -> Vec<Scan> {
         .collect()
 }
 
+/// Rows read between two looks at the clock: cheap, and a few milliseconds at most.
+const ROWS_PER_CLOCK_CHECK: u64 = 1024;
+
 impl Rows<'_> {
+    /// Bounds the time spent reading, filtered rows included: a query that would scan for
+    /// longer ends with [`StoreError::OutOfTime`] instead.
+    pub fn with_deadline(mut self, deadline: std::time::Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.counters.scanned.is_multiple_of(ROWS_PER_CLOCK_CHECK)
+            && self
+                .deadline
+                .is_some_and(|deadline| std::time::Instant::now() >= deadline)
+    }
+
     /// What the lookup has cost so far.
     pub fn counters(&self) -> QueryCounters {
         self.counters
@@ -560,6 +580,13 @@ impl Iterator for Rows<'_> {
                 Err(e) => return Some(Err(self.store.engine_error(e))),
             };
             self.counters.scanned += 1;
+            if self.out_of_time() {
+                self.scans = Vec::new().into_iter();
+                self.current = None;
+                return Some(Err(StoreError::OutOfTime {
+                    scanned: self.counters.scanned,
+                }));
+            }
             match self.row(kind, &key, &value) {
                 Err(e) => return Some(Err(e)),
                 Ok(Some(row)) if self.admits(&row) => {

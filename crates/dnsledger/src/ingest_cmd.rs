@@ -37,6 +37,20 @@ pub struct IngestArgs {
     stats_json: Option<PathBuf>,
 }
 
+impl IngestArgs {
+    /// Captures into a store, with the defaults of the command line.
+    pub fn new(db: PathBuf, inputs: Vec<PathBuf>, root_hints: Option<PathBuf>) -> IngestArgs {
+        IngestArgs {
+            db,
+            inputs,
+            root_hints,
+            accept_rd: false,
+            max_rrsets: 500_000,
+            stats_json: None,
+        }
+    }
+}
+
 pub fn run(args: &IngestArgs) -> Result<u8> {
     let options = IngestOptions {
         sensor: SensorConfig {

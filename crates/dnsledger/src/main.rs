@@ -1,10 +1,14 @@
 //! `dnsledger`: the command line. Thin glue: argument parsing, wiring of the library
 //! crates, progress and exit codes. The work happens in the `dnsledger-*` crates.
 
+mod demo_cmd;
 mod dump_cmd;
 mod ingest_cmd;
+mod keys_cmd;
 mod query_cmd;
+mod remote;
 mod sensor_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -25,11 +29,17 @@ enum Command {
     /// Adds captures, COF NDJSON or passivedns logs to the history store (resumable, exactly once).
     Ingest(ingest_cmd::IngestArgs),
     /// Asks the history store, with dnsdbq's options.
-    Query(query_cmd::QueryArgs),
+    Query(Box<query_cmd::QueryArgs>),
     /// Writes every row of the store as COF NDJSON, in key order.
     Dump(dump_cmd::DumpArgs),
     /// Row counts, time range, bytes on disk and format version; `--verify` checks every row.
     Stats(dump_cmd::StatsArgs),
+    /// Serves the store over HTTP: DNSDB API v2/v1, CIRCL passive DNS, web UI, metrics.
+    Serve(serve_cmd::ServeArgs),
+    /// Creates, lists and revokes the API keys of a store's server.
+    Keys(keys_cmd::KeysArgs),
+    /// Ingests the bundled captures, creates a key and serves them on 127.0.0.1:8053.
+    Demo(demo_cmd::DemoArgs),
 }
 
 /// Exit statuses, documented in the README.
@@ -55,6 +65,9 @@ fn main() -> ExitCode {
         Command::Query(args) => query_cmd::run(&args),
         Command::Dump(args) => dump_cmd::dump(&args),
         Command::Stats(args) => dump_cmd::stats(&args),
+        Command::Serve(args) => serve_cmd::run(&args),
+        Command::Keys(args) => keys_cmd::run(&args),
+        Command::Demo(args) => demo_cmd::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -67,6 +80,14 @@ fn main() -> ExitCode {
             ExitCode::from(exit::ERROR)
         }
     }
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
 }
 
 /// Structured logs on stderr; `RUST_LOG` selects the level (default: warnings).

@@ -1,4 +1,5 @@
-//! `dnsledger query`: dnsdbq's command line over the local store.
+//! `dnsledger query`: dnsdbq's command line over the local store, or over a server with
+//! `--server URL --key KEY` (same options, same output).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -6,15 +7,27 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use dnsledger_query::{spec, timefmt, BadQuery, Format, Presented, Presenter, Summary};
-use dnsledger_store::{Access, Lookup, Row, Store, TimeFence};
+use dnsledger_store::{Access, Lookup, Store, TimeFence};
 
 use crate::exit;
+use crate::remote::{self, Event};
 
 #[derive(Args, Debug)]
 pub struct QueryArgs {
     /// The store directory.
     #[arg(long, default_value = "./dnsledger-data", value_name = "DIR")]
     db: PathBuf,
+    /// Ask this dnsledger (or DNSDB API v2) server instead of a local store.
+    #[arg(long, value_name = "URL", env = "DNSLEDGER_SERVER")]
+    server: Option<String>,
+    /// The API key for --server.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "DNSLEDGER_API_KEY",
+        hide_env_values = true
+    )]
+    key: Option<String>,
     /// RRsets by owner: NAME, *.SUFFIX or PREFIX.*, optionally /TYPE and /BAILIWICK.
     #[arg(short = 'r', value_name = "NAME[/TYPE[/BAILIWICK]]")]
     rrset: Option<String>,
@@ -79,19 +92,18 @@ fn bad<T>(message: impl Into<String>) -> Result<T> {
 }
 
 pub fn run(args: &QueryArgs) -> Result<u8> {
-    let lookups = lookups(args)?;
+    let queries = queries(args)?;
     let fence = fence(args)?;
-    let store = Store::open(&args.db, Access::ReadOnly)
-        .with_context(|| format!("opening the store {}", args.db.display()))?;
+    let source = Source::open(args)?;
     let format = if args.json { Format::Json } else { args.format };
     let mut presenter = Presenter::new(std::io::BufWriter::new(std::io::stdout().lock()), format);
     let mut total = 0u64;
-    for (index, lookup) in lookups.iter().enumerate() {
-        if lookups.len() > 1 && index > 0 {
+    for (index, query) in queries.iter().enumerate() {
+        if queries.len() > 1 && index > 0 {
             presenter.flush()?;
             println!("--");
         }
-        total += answer(&store, lookup, fence, args, &mut presenter)?;
+        total += answer(&source, query, fence, args, &mut presenter)?;
     }
     presenter.flush()?;
     if total == 0 {
@@ -100,59 +112,162 @@ pub fn run(args: &QueryArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// Runs one lookup and prints its answer; returns the rows printed.
+/// Where answers come from: the local store, or a server.
+enum Source {
+    Local(Store),
+    Remote(remote::Client),
+}
+
+impl Source {
+    fn open(args: &QueryArgs) -> Result<Source> {
+        match (&args.server, &args.key) {
+            (Some(url), Some(key)) => Ok(Source::Remote(remote::Client::new(url, key))),
+            (Some(_), None) => bad("--server needs --key (or DNSLEDGER_API_KEY)"),
+            (None, _) => Ok(Source::Local(
+                Store::open(&args.db, Access::ReadOnly)
+                    .with_context(|| format!("opening the store {}", args.db.display()))?,
+            )),
+        }
+    }
+}
+
+/// One query: its form as typed (for the server's path) and as a store lookup.
+struct Query {
+    line: String,
+    lookup: Lookup,
+}
+
+impl Query {
+    fn parse(line: &str, overrides: spec::Overrides) -> Result<Query, BadQuery> {
+        Ok(Query {
+            line: line.to_string(),
+            lookup: spec::from_line(line, overrides)?,
+        })
+    }
+
+    /// The DNSDB API path of this query.
+    fn path(&self, overrides: spec::Overrides) -> String {
+        let segments: Vec<&str> = self.line.split('/').collect();
+        spec::dnsdb_path(segments[0], segments[1], &segments[2..], overrides)
+    }
+}
+
+/// Runs one query and prints its answer; returns the rows printed.
 fn answer<W: Write>(
-    store: &Store,
-    lookup: &Lookup,
+    source: &Source,
+    query: &Query,
     fence: TimeFence,
     args: &QueryArgs,
     presenter: &mut Presenter<W>,
 ) -> Result<u64> {
-    let mut rows = store.lookup(lookup, fence).map_err(|e| BadQuery(e.0))?;
     if args.verb == "summarize" {
-        let mut summary = Summary::default();
-        for row in rows.by_ref() {
-            let row = row?;
-            summary.add(&row.seen, row.source);
-        }
+        let summary = match source {
+            Source::Local(store) => local_summary(store, &query.lookup, fence)?,
+            Source::Remote(client) => client.summarize(
+                &query.path(overrides(args)),
+                &server_params(args, fence, false),
+            )?,
+        };
         presenter.summary(&summary)?;
-        report_counters(&rows.counters());
         return Ok(summary.num_results);
     }
-    let limit = if args.limit == 0 {
-        u64::MAX
-    } else {
-        args.limit
+    let events: Box<dyn Iterator<Item = Result<Event>>> = match source {
+        Source::Local(store) => Box::new(local_events(store, &query.lookup, fence, args)?),
+        Source::Remote(client) => Box::new(client.lookup(
+            &query.path(overrides(args)),
+            &server_params(args, fence, true),
+        )?),
     };
     let sorted = args.sort_ascending || args.sort_descending;
     let mut printed = 0u64;
-    let mut selected: Vec<Row> = Vec::new();
-    for row in rows
-        .by_ref()
-        .skip(usize::try_from(args.offset).unwrap_or(usize::MAX))
-    {
-        let row = row?;
-        if printed == limit {
-            eprintln!(
-                "dnsledger query: limited: more rows than -l {}; use -O to page",
-                args.limit
-            );
-            break;
+    let mut selected: Vec<Presented> = Vec::new();
+    for event in events {
+        match event? {
+            Event::Limited(message) => {
+                eprintln!("dnsledger query: limited: {message}; use -O to page");
+                break;
+            }
+            Event::Row(row) if sorted => selected.push(row),
+            Event::Row(row) => presenter.row(&row)?,
         }
         printed += 1;
-        match sorted {
-            true => selected.push(row),
-            false => presenter.row(&Presented::from(&row))?,
-        }
     }
     if sorted {
         sort_rows(&mut selected, &args.sort_keys, args.sort_descending);
         for row in &selected {
-            presenter.row(&Presented::from(row))?;
+            presenter.row(row)?;
         }
     }
-    report_counters(&rows.counters());
     Ok(printed)
+}
+
+/// The parameters a server takes for what the local store does here.
+fn server_params(args: &QueryArgs, fence: TimeFence, lookup: bool) -> Vec<(&'static str, String)> {
+    let mut params = vec![("swclient", "dnsledger".to_string())];
+    if lookup {
+        params.push(("limit", args.limit.to_string()));
+        params.push(("offset", args.offset.to_string()));
+    }
+    for (name, value) in [
+        ("time_first_after", fence.first_after),
+        ("time_first_before", fence.first_before),
+        ("time_last_after", fence.last_after),
+        ("time_last_before", fence.last_before),
+    ] {
+        if let Some(value) = value {
+            params.push((name, value.to_string()));
+        }
+    }
+    params
+}
+
+fn local_summary(store: &Store, lookup: &Lookup, fence: TimeFence) -> Result<Summary> {
+    let mut rows = store.lookup(lookup, fence).map_err(|e| BadQuery(e.0))?;
+    let mut summary = Summary::default();
+    for row in rows.by_ref() {
+        let row = row?;
+        summary.add(&row.seen, row.source);
+    }
+    report_counters(&rows.counters());
+    Ok(summary)
+}
+
+/// The store's rows after -O, up to -l, then `Limited` if more remain.
+fn local_events<'a>(
+    store: &'a Store,
+    lookup: &Lookup,
+    fence: TimeFence,
+    args: &QueryArgs,
+) -> Result<impl Iterator<Item = Result<Event>> + 'a> {
+    let mut rows = store.lookup(lookup, fence).map_err(|e| BadQuery(e.0))?;
+    let limit = match args.limit {
+        0 => u64::MAX,
+        n => n,
+    };
+    let mut to_skip = args.offset;
+    let mut emitted = 0u64;
+    let limit_text = args.limit;
+    Ok(std::iter::from_fn(move || loop {
+        let Some(row) = rows.next() else {
+            report_counters(&rows.counters());
+            return None;
+        };
+        let row = match row {
+            Ok(row) => row,
+            Err(error) => return Some(Err(error.into())),
+        };
+        if to_skip > 0 {
+            to_skip -= 1;
+            continue;
+        }
+        if emitted == limit {
+            return Some(Ok(Event::Limited(format!(
+                "more rows than -l {limit_text}"
+            ))));
+        }
+        emitted += 1;
+        return Some(Ok(Event::Row(Presented::from(&row))));
+    }))
 }
 
 fn report_counters(counters: &dnsledger_store::QueryCounters) {
@@ -165,7 +280,7 @@ fn report_counters(counters: &dnsledger_store::QueryCounters) {
 }
 
 /// dnsdbq's sort: by the keys in order, each ascending unless -S.
-fn sort_rows(rows: &mut [Row], keys: &[String], descending: bool) {
+fn sort_rows(rows: &mut [Presented], keys: &[String], descending: bool) {
     let keys: Vec<&str> = match keys.is_empty() {
         true => vec!["first", "last", "count", "name", "data"],
         false => keys.iter().map(String::as_str).collect(),
@@ -192,10 +307,7 @@ fn sort_rows(rows: &mut [Row], keys: &[String], descending: bool) {
 
 /// The time fences from -A, -B and -c.
 fn fence(args: &QueryArgs) -> Result<TimeFence> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+    let now = crate::now();
     let parse = |text: &Option<String>| {
         text.as_deref()
             .map(|t| timefmt::parse(t, now))
@@ -217,8 +329,8 @@ fn fence(args: &QueryArgs) -> Result<TimeFence> {
     })
 }
 
-/// The lookups asked for: exactly one of -r -n -i -R -N, or a batch file.
-fn lookups(args: &QueryArgs) -> Result<Vec<Lookup>> {
+/// The queries asked for: exactly one of -r -n -i -R -N, or a batch file.
+fn queries(args: &QueryArgs) -> Result<Vec<Query>> {
     let forms = [
         (&args.rrset, "rrset/name"),
         (&args.rdata_name, "rdata/name"),
@@ -230,7 +342,7 @@ fn lookups(args: &QueryArgs) -> Result<Vec<Lookup>> {
         .iter()
         .filter_map(|(value, form)| Some((value.as_ref()?, *form)));
     match (given.next(), given.next(), &args.batch) {
-        (Some((value, form)), None, None) => Ok(vec![spec::from_line(
+        (Some((value, form)), None, None) => Ok(vec![Query::parse(
             &format!("{form}/{value}"),
             overrides(args),
         )?]),
@@ -246,7 +358,7 @@ fn overrides(args: &QueryArgs) -> spec::Overrides<'_> {
     }
 }
 
-fn batch_lookups(path: &std::path::Path, args: &QueryArgs) -> Result<Vec<Lookup>> {
+fn batch_lookups(path: &std::path::Path, args: &QueryArgs) -> Result<Vec<Query>> {
     let input: Box<dyn BufRead> = match path.as_os_str() == "-" {
         true => Box::new(std::io::stdin().lock()),
         false => Box::new(std::io::BufReader::new(
@@ -260,9 +372,9 @@ fn batch_lookups(path: &std::path::Path, args: &QueryArgs) -> Result<Vec<Lookup>
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let lookup = spec::from_line(line, overrides(args))
+        let query = Query::parse(line, overrides(args))
             .map_err(|e| BadQuery(format!("{} line {}: {e}", path.display(), index + 1)))?;
-        lookups.push(lookup);
+        lookups.push(query);
     }
     Ok(lookups)
 }

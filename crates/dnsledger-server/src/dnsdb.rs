@@ -1,0 +1,458 @@
+//! DNSDB API v2 (`/dnsdb/v2/...`, SAF) and v1 (`/lookup/...`, bare NDJSON): lookups,
+//! summaries, flex search, rate_limit and ping, as reference section 4.1 describes them.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use dnsledger_keys::{KeyInfo, RateStatus, Scope};
+use dnsledger_query::{cof_object, spec, timefmt, Presented, Summary};
+use dnsledger_store::{Lookup, Row, StoreError};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::answer::{End, Framing, Out, Start};
+use crate::auth::{self, Caller, Refusal};
+use crate::flex::{self, FlexQuery};
+use crate::params::{self, Params, DEFAULT_LIMIT};
+use crate::routes::{FlexMethod, FlexTarget, Form, Verb};
+use crate::service::{json_response, stream, Body, Streamed};
+use crate::state::{Exchange, State};
+
+/// Everything a query needs once it is admitted.
+struct Admitted {
+    caller: Caller,
+    params: Params,
+    /// Rows the answer may carry before it ends as `limited`.
+    cap: RowCap,
+}
+
+/// The row cap of one answer: the asked limit within the key's (or server's) maximum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowCap {
+    pub rows: u64,
+    /// Whether the maximum, not the request, set it (said in the `limited` message).
+    pub by_maximum: bool,
+}
+
+impl RowCap {
+    pub fn new(asked: Option<u64>, key_max: Option<u64>, server_max: u64) -> RowCap {
+        let maximum = key_max.unwrap_or(server_max).min(server_max);
+        match asked.unwrap_or(DEFAULT_LIMIT) {
+            0 => RowCap {
+                rows: maximum,
+                by_maximum: true,
+            },
+            asked if asked > maximum => RowCap {
+                rows: maximum,
+                by_maximum: true,
+            },
+            asked => RowCap {
+                rows: asked,
+                by_maximum: false,
+            },
+        }
+    }
+
+    pub fn limited(&self) -> End {
+        End::Limited(match self.by_maximum {
+            true => format!("Result limit reached: results_max is {}", self.rows),
+            false => "Result limit reached".to_string(),
+        })
+    }
+}
+
+/// Authenticates, checks Accept and the parameters, and counts the query against the
+/// key's quotas, in the order DNSDB reports problems.
+fn admit(state: &State, parts: &Parts, exchange: &mut Exchange) -> Result<Admitted, Refusal> {
+    let key = auth::authenticate(state, &parts.headers, Scope::Query, exchange.time)?;
+    exchange.key = Some(key.name.clone());
+    check_accept(&parts.headers)?;
+    let params = params::parse(parts.uri.query(), exchange.time)
+        .map_err(|m| Refusal::new(StatusCode::BAD_REQUEST, m))?;
+    check_offset(&key, params.offset)?;
+    let cap = RowCap::new(
+        params.limit,
+        key.limits.results_max,
+        state.config.results_max,
+    );
+    let caller = auth::admit(state, key, exchange.time)?;
+    Ok(Admitted {
+        caller,
+        params,
+        cap,
+    })
+}
+
+/// DNSDB clients send `application/x-ndjson`; `application/json` and wildcards are fine.
+pub fn check_accept(headers: &HeaderMap) -> Result<(), Refusal> {
+    let Some(accept) = headers.get(http::header::ACCEPT) else {
+        return Ok(());
+    };
+    let accept = accept.to_str().unwrap_or("");
+    let acceptable = accept.split(',').any(|range| {
+        let media = range.split(';').next().unwrap_or("").trim();
+        [
+            "application/x-ndjson",
+            "application/json",
+            "*/*",
+            "application/*",
+        ]
+        .iter()
+        .any(|ok| media.eq_ignore_ascii_case(ok))
+    });
+    match acceptable {
+        true => Ok(()),
+        false => Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("cannot answer as {accept:?}: accept application/x-ndjson or application/json"),
+        )),
+    }
+}
+
+fn check_offset(key: &KeyInfo, offset: u64) -> Result<(), Refusal> {
+    match key.limits.offset_max {
+        Some(max) if offset > max => Err(Refusal::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            format!("offset {offset} is over this key's offset_max of {max}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn lookup_of(form: &Form) -> Result<Lookup, Refusal> {
+    let values: Vec<&str> = form.values.iter().map(String::as_str).collect();
+    spec::from_segments(&form.kind, &form.form, &values, spec::Overrides::default())
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.0))
+}
+
+/// `/dnsdb/v2/{lookup|summarize}/...` and v1's `/lookup/...`.
+pub async fn query(
+    state: &Arc<State>,
+    parts: &Parts,
+    exchange: &mut Exchange,
+    verb: Verb,
+    form: &Form,
+    v1: bool,
+) -> Result<Response<Body>, Refusal> {
+    let admitted = admit(state, parts, exchange)?;
+    let lookup = lookup_of(form)?;
+    let rate = rate_headers(state, &admitted.caller.key, exchange.time);
+    let framing = match v1 {
+        true => Framing::Bare,
+        false => Framing::Saf,
+    };
+    let Admitted {
+        caller,
+        params,
+        cap,
+    } = admitted;
+    let produce = move |state: &State, out: &mut Out, deadline: Instant| match verb {
+        Verb::Lookup => produce_lookup(state, &lookup, &params, cap, v1, out, deadline),
+        Verb::Summarize => produce_summary(state, &lookup, &params, cap, out, deadline),
+    };
+    let streamed = Streamed {
+        caller,
+        framing,
+        headers: rate,
+        exchange: exchange.clone(),
+    };
+    Ok(stream(state, streamed, produce).await)
+}
+
+/// The rows of a lookup, after the offset and up to the cap.
+fn produce_lookup(
+    state: &State,
+    lookup: &Lookup,
+    params: &Params,
+    cap: RowCap,
+    empty_is_not_found: bool,
+    out: &mut Out,
+    deadline: Instant,
+) -> End {
+    let rows = match state.store.lookup(lookup, params.fence) {
+        Ok(rows) => rows.with_deadline(deadline),
+        Err(refused) => {
+            out.start(Start::Refused(refused.0.clone()));
+            return End::Failed(refused.0);
+        }
+    };
+    let mut skipped = 0u64;
+    for row in rows {
+        let row = match row {
+            Ok(row) => row,
+            Err(error) => return failure(error, state),
+        };
+        if skipped < params.offset {
+            skipped += 1;
+            continue;
+        }
+        if out.rows == cap.rows {
+            return cap.limited();
+        }
+        if out.object(&row_object(&row, params.humantime)).is_err() {
+            return End::Disconnected;
+        }
+    }
+    if out.rows == 0 && empty_is_not_found {
+        out.start(Start::Empty);
+    }
+    End::Succeeded
+}
+
+/// Summarize: one object over the selected rows (none when nothing matched).
+fn produce_summary(
+    state: &State,
+    lookup: &Lookup,
+    params: &Params,
+    cap: RowCap,
+    out: &mut Out,
+    deadline: Instant,
+) -> End {
+    let rows = match state.store.lookup(lookup, params.fence) {
+        Ok(rows) => rows.with_deadline(deadline),
+        Err(refused) => {
+            out.start(Start::Refused(refused.0.clone()));
+            return End::Failed(refused.0);
+        }
+    };
+    let mut summary = Summary::default();
+    let mut end = End::Succeeded;
+    for row in rows {
+        let row = match row {
+            Ok(row) => row,
+            Err(error) => return failure(error, state),
+        };
+        if summary.num_results == cap.rows {
+            end = cap.limited();
+            break;
+        }
+        summary.add(&row.seen, row.source);
+        if params.max_count.is_some_and(|max| summary.count >= max) {
+            break;
+        }
+    }
+    if summary.num_results > 0 {
+        let object = humanize(summary.json(), params.humantime);
+        if out.object(&object).is_err() {
+            return End::Disconnected;
+        }
+    }
+    end
+}
+
+/// A store error mid-answer: the budget message, or the error (logged, it is ours).
+pub fn failure(error: StoreError, state: &State) -> End {
+    match error {
+        StoreError::OutOfTime { .. } => End::Failed(format!(
+            "query time budget of {} s exceeded; narrow the query or use limit and offset",
+            state.config.query_budget.as_secs()
+        )),
+        other => {
+            tracing::error!(error = %other, "store error during a query");
+            End::Failed(format!("store error: {other}"))
+        }
+    }
+}
+
+/// A row as DNSDB's record object.
+pub fn row_object(row: &Row, humantime: bool) -> Value {
+    humanize(cof_object(&Presented::from(row)), humantime)
+}
+
+/// With `humantime`, the time fields become RFC 3339 strings.
+pub fn humanize(mut object: Value, humantime: bool) -> Value {
+    if !humantime {
+        return object;
+    }
+    for field in [
+        "time_first",
+        "time_last",
+        "zone_time_first",
+        "zone_time_last",
+    ] {
+        if let Some(value) = object.get_mut(field) {
+            if let Some(epoch) = value.as_i64() {
+                *value = json!(rfc3339(epoch));
+            }
+        }
+    }
+    object
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn rfc3339(epoch: i64) -> String {
+    format!("{}Z", timefmt::format(epoch).replacen(' ', "T", 1))
+}
+
+/// `/dnsdb/v2/{regex|glob}/{rrnames|rdata}/EXPR[/RRTYPE]`.
+pub async fn flex(
+    state: &Arc<State>,
+    parts: &Parts,
+    exchange: &mut Exchange,
+    method: FlexMethod,
+    target: FlexTarget,
+    expr: &str,
+    rrtype: Option<&str>,
+) -> Result<Response<Body>, Refusal> {
+    let admitted = admit(state, parts, exchange)?;
+    let bad = |m: String| Refusal::new(StatusCode::BAD_REQUEST, m);
+    let query = FlexQuery {
+        target,
+        matcher: flex::matcher(method, expr).map_err(bad)?,
+        exclude: admitted
+            .params
+            .exclude
+            .as_deref()
+            .map(|e| flex::matcher(method, e))
+            .transpose()
+            .map_err(bad)?,
+        rrtype: spec::type_filter(rrtype).map_err(|e| bad(e.0))?,
+    };
+    let rate = rate_headers(state, &admitted.caller.key, exchange.time);
+    let Admitted {
+        caller,
+        params,
+        cap,
+    } = admitted;
+    let produce = move |state: &State, out: &mut Out, deadline: Instant| {
+        flex::produce(state, &query, &params, cap, out, deadline)
+    };
+    let streamed = Streamed {
+        caller,
+        framing: Framing::Saf,
+        headers: rate,
+        exchange: exchange.clone(),
+    };
+    Ok(stream(state, streamed, produce).await)
+}
+
+/// `/dnsdb/v2/rate_limit` (and v1's): the key's quota, from the counters that enforce it.
+pub fn rate_limit(
+    state: &State,
+    parts: &Parts,
+    exchange: &mut Exchange,
+) -> Result<Response<Body>, Refusal> {
+    let key = auth::authenticate(state, &parts.headers, Scope::Query, exchange.time)?;
+    exchange.key = Some(key.name.clone());
+    check_accept(&parts.headers)?;
+    let status = state.quotas.status(&key, exchange.time);
+    let results_max = status
+        .results_max
+        .unwrap_or(state.config.results_max)
+        .min(state.config.results_max);
+    Ok(json_response(
+        StatusCode::OK,
+        &rate_object(&status, results_max),
+    ))
+}
+
+/// DNSDB's `{"rate":{...}}`: integers, or "unlimited" / "n/a" where a limit does not apply.
+pub fn rate_object(status: &RateStatus, results_max: u64) -> Value {
+    let or = |value: Option<u64>, absent: &str| value.map_or(json!(absent), |v| json!(v));
+    let time_or = |value: Option<i64>| value.map_or(json!("n/a"), |v| json!(v));
+    json!({"rate": {
+        "reset": time_or(status.reset),
+        "limit": or(status.limit, "unlimited"),
+        "remaining": or(status.remaining, "n/a"),
+        "results_max": results_max,
+        "offset_max": or(status.offset_max, "n/a"),
+        "burst_size": or(status.burst_size, "n/a"),
+        "burst_window": or(status.burst_window, "n/a"),
+        "expires": time_or(status.expires),
+    }})
+}
+
+/// `X-RateLimit-Limit/Remaining/Reset` for keys with a daily quota.
+fn rate_headers(state: &State, key: &KeyInfo, now: i64) -> Vec<(&'static str, HeaderValue)> {
+    let status = state.quotas.status(key, now);
+    let (Some(limit), Some(remaining), Some(reset)) =
+        (status.limit, status.remaining, status.reset)
+    else {
+        return Vec::new();
+    };
+    vec![
+        ("x-ratelimit-limit", HeaderValue::from(limit)),
+        ("x-ratelimit-remaining", HeaderValue::from(remaining)),
+        ("x-ratelimit-reset", HeaderValue::from(reset)),
+    ]
+}
+
+/// `/dnsdb/v2/ping`: answers without a key, as a connectivity check should.
+pub fn ping() -> Response<Body> {
+    json_response(StatusCode::OK, &json!({"ping": "ok"}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_row_cap_is_the_limit_within_the_maximum() {
+        assert_eq!(
+            RowCap::new(None, None, 1_000_000),
+            RowCap {
+                rows: DEFAULT_LIMIT,
+                by_maximum: false
+            }
+        );
+        assert_eq!(
+            RowCap::new(Some(0), Some(500), 1_000_000),
+            RowCap {
+                rows: 500,
+                by_maximum: true
+            }
+        );
+        assert_eq!(RowCap::new(Some(900), Some(500), 1_000_000).rows, 500);
+        assert_eq!(RowCap::new(Some(5), Some(500), 1_000_000).rows, 5);
+        assert_eq!(
+            RowCap::new(Some(0), Some(5_000_000), 1_000_000).rows,
+            1_000_000
+        );
+    }
+
+    #[test]
+    fn humantime_turns_times_into_rfc3339() {
+        let object = humanize(
+            json!({"count": 2, "time_first": 1_380_123_423, "time_last": 0}),
+            true,
+        );
+        assert_eq!(
+            object,
+            json!({"count": 2, "time_first": "2013-09-25T15:37:03Z", "time_last": "1970-01-01T00:00:00Z"})
+        );
+    }
+
+    #[test]
+    fn accept_takes_what_clients_send_and_refuses_the_rest() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::ACCEPT, value.parse().unwrap());
+            check_accept(&headers).map_err(|r| r.status)
+        };
+        assert!(with("application/x-ndjson").is_ok());
+        assert!(with("text/html, application/json;q=0.9").is_ok());
+        assert!(with("*/*").is_ok());
+        assert_eq!(with("text/csv"), Err(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        assert!(check_accept(&HeaderMap::new()).is_ok());
+    }
+
+    #[test]
+    fn rate_limit_says_unlimited_and_n_a_where_no_limit_applies() {
+        let status = RateStatus {
+            limit: None,
+            remaining: None,
+            reset: None,
+            burst_size: None,
+            burst_window: None,
+            results_max: None,
+            offset_max: Some(100),
+            expires: None,
+        };
+        let object = rate_object(&status, 1000);
+        assert_eq!(object["rate"]["limit"], json!("unlimited"));
+        assert_eq!(object["rate"]["remaining"], json!("n/a"));
+        assert_eq!(object["rate"]["offset_max"], json!(100));
+        assert_eq!(object["rate"]["results_max"], json!(1000));
+    }
+}

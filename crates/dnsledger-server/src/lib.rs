@@ -1,0 +1,49 @@
+//! `dnsledger serve`: the HTTP server over the history store.
+//!
+//! What it is: the APIs that existing passive DNS clients speak — DNSDB API v2 with SAF
+//! streaming and the v1 paths ([`dnsdb`], [`flex`]), CIRCL's passive DNS in the Common
+//! Output Format ([`circl`]) — plus dnsledger's own endpoints for the web UI
+//! ([`native`], [`ui`]), `/openapi.json` and `/metrics`. Every query runs as a scan on a
+//! blocking thread whose rows stream out through a bounded channel ([`answer`]); keys,
+//! quotas and the audit log come from `dnsledger-keys`.
+//!
+//! What it is not: it never writes the store. It opens it as a reader beside any writer
+//! and catches up every second, so an `ingest` running meanwhile shows up within about
+//! a second.
+//!
+//! Main types: [`Server`] (bind, then run until shutdown), [`ServerConfig`].
+
+mod answer;
+mod auth;
+mod circl;
+mod dnsdb;
+mod flex;
+mod metrics;
+mod native;
+mod openapi;
+mod params;
+mod routes;
+mod server;
+mod service;
+mod state;
+mod ui;
+
+pub use server::Server;
+pub use state::ServerConfig;
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] dnsledger_store::StoreError),
+    #[error(transparent)]
+    Keys(#[from] dnsledger_keys::KeyError),
+    #[error("listening on {address}: {source}")]
+    Bind {
+        address: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("TLS: {0}")]
+    Tls(String),
+}

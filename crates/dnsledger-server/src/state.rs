@@ -1,0 +1,104 @@
+//! What every request shares: the store, the keys and their quotas, the audit log, metrics.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dnsledger_keys::{AuditEntry, AuditLog, Keyring, Quotas};
+use dnsledger_store::{Access, Store};
+
+use crate::metrics::Metrics;
+use crate::ServerError;
+
+/// How `dnsledger serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The store directory; keys, quota counters and the audit log live there too.
+    pub db: PathBuf,
+    pub listen: std::net::SocketAddr,
+    /// PEM certificate chain and private key: HTTPS instead of HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// A query still streaming after this long ends with `failed`.
+    pub query_budget: Duration,
+    /// Rows per answer for keys without their own `results_max`.
+    pub results_max: u64,
+}
+
+impl ServerConfig {
+    pub fn new(db: PathBuf, listen: std::net::SocketAddr) -> ServerConfig {
+        ServerConfig {
+            db,
+            listen,
+            tls: None,
+            query_budget: Duration::from_secs(120),
+            results_max: 1_000_000,
+        }
+    }
+}
+
+pub struct State {
+    pub store: Arc<Store>,
+    pub keyring: Keyring,
+    pub quotas: Quotas,
+    pub audit: AuditLog,
+    pub metrics: Metrics,
+    pub config: ServerConfig,
+}
+
+impl State {
+    /// Opens the store as a reader beside any writer (creating an empty one first when the
+    /// directory holds none, so a fresh server answers instead of failing).
+    pub fn open(config: ServerConfig) -> Result<State, ServerError> {
+        let db = &config.db;
+        if !db.join("CURRENT").exists() {
+            drop(Store::open(db, Access::ReadWrite)?);
+        }
+        let store = Arc::new(Store::open(db, Access::ReadOnly)?);
+        Ok(State {
+            keyring: Keyring::load(db)?,
+            quotas: Quotas::open(db),
+            audit: AuditLog::open(db)?,
+            metrics: Metrics::new(),
+            store,
+            config,
+        })
+    }
+
+    /// One line in the audit log; a failure to write it is logged, not fatal to the answer.
+    pub fn audit(&self, exchange: &Exchange, rows: u64, status: u16) {
+        let Some(key) = exchange.key.as_deref() else {
+            return;
+        };
+        let entry = AuditEntry {
+            time: exchange.time,
+            key,
+            endpoint: exchange.endpoint,
+            query: &exchange.query,
+            rows,
+            status,
+        };
+        if let Err(error) = self.audit.record(&entry) {
+            tracing::warn!(%error, "writing the audit log");
+        }
+    }
+}
+
+/// What the audit log and the metrics say of one request.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub endpoint: &'static str,
+    /// Path and query string as received.
+    pub query: String,
+    /// The key's name once authenticated.
+    pub key: Option<String>,
+    pub time: i64,
+    pub started: std::time::Instant,
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

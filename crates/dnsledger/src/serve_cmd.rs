@@ -1,0 +1,83 @@
+//! `dnsledger serve`: the HTTP APIs over a store (DNSDB v2/v1, CIRCL, native, metrics).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use dnsledger_server::{Server, ServerConfig};
+
+use crate::exit;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The store directory; its API keys, quota counters and audit log live there too.
+    #[arg(long, default_value = "./dnsledger-data", value_name = "DIR")]
+    pub db: PathBuf,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8053", value_name = "ADDR:PORT")]
+    pub listen: SocketAddr,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a query may stream before it ends with `failed`.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub query_timeout: u64,
+    /// Rows per answer for keys without their own --results-max.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    pub results_max: u64,
+}
+
+impl ServeArgs {
+    fn config(&self) -> ServerConfig {
+        let mut config = ServerConfig::new(self.db.clone(), self.listen);
+        config.tls = self.tls_cert.clone().zip(self.tls_key.clone());
+        config.query_budget = Duration::from_secs(self.query_timeout.max(1));
+        config.results_max = self.results_max.max(1);
+        config
+    }
+}
+
+pub fn run(args: &ServeArgs) -> Result<u8> {
+    serve(args.config(), |url| {
+        println!("dnsledger: serving {url}");
+    })
+}
+
+/// Binds, tells `ready` the base URL, and serves until SIGINT or SIGTERM.
+pub fn serve(config: ServerConfig, ready: impl FnOnce(&str)) -> Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let server = Server::bind(config).await.context("starting the server")?;
+        let scheme = if server.is_tls() { "https" } else { "http" };
+        ready(&format!("{scheme}://{}", server.local_addr()));
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        server.run(shutdown_signal()).await?;
+        eprintln!("dnsledger serve: stopped");
+        Ok(exit::OK)
+    })
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+}
