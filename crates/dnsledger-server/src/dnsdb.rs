@@ -348,19 +348,23 @@ pub fn rate_limit(
 }
 
 /// DNSDB's `{"rate":{...}}`: integers, or "unlimited" / "n/a" where a limit does not apply.
+/// The burst pair is left out without a burst limit: dnsdbq accepts only integers there.
 pub fn rate_object(status: &RateStatus, results_max: u64) -> Value {
     let or = |value: Option<u64>, absent: &str| value.map_or(json!(absent), |v| json!(v));
     let time_or = |value: Option<i64>| value.map_or(json!("n/a"), |v| json!(v));
-    json!({"rate": {
+    let mut rate = json!({
         "reset": time_or(status.reset),
         "limit": or(status.limit, "unlimited"),
         "remaining": or(status.remaining, "n/a"),
         "results_max": results_max,
         "offset_max": or(status.offset_max, "n/a"),
-        "burst_size": or(status.burst_size, "n/a"),
-        "burst_window": or(status.burst_window, "n/a"),
         "expires": time_or(status.expires),
-    }})
+    });
+    if let (Some(size), Some(window)) = (status.burst_size, status.burst_window) {
+        rate["burst_size"] = json!(size);
+        rate["burst_window"] = json!(window);
+    }
+    json!({ "rate": rate })
 }
 
 /// `X-RateLimit-Limit/Remaining/Reset` for keys with a daily quota.
@@ -454,5 +458,12 @@ mod tests {
         assert_eq!(object["rate"]["remaining"], json!("n/a"));
         assert_eq!(object["rate"]["offset_max"], json!(100));
         assert_eq!(object["rate"]["results_max"], json!(1000));
+        assert!(object["rate"].get("burst_size").is_none());
+        let burst = RateStatus {
+            burst_size: Some(10),
+            burst_window: Some(60),
+            ..status
+        };
+        assert_eq!(rate_object(&burst, 1000)["rate"]["burst_window"], json!(60));
     }
 }

@@ -9,6 +9,8 @@ use std::process::Command;
 
 use serde::Deserialize;
 
+pub mod server;
+
 /// Absolute path of a file under the repository's `fixtures/`.
 pub fn fixture(relative: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
