@@ -503,6 +503,114 @@ fn a_million_row_answer_streams_in_flat_memory_and_stops_when_the_client_goes() 
 }
 
 #[test]
+fn an_ingest_running_beside_the_server_shows_up_within_seconds() {
+    let (server, key) = testbed_server("serve-beside-ingest");
+    let lookup = format!("{}/dnsdb/v2/lookup/rrset/name/fresh.example", server.url);
+    assert!(get(&lookup, Some(&key), &[]).objects().is_empty());
+    let cof = scratch_dir("serve-beside-ingest-input").join("fresh.cof");
+    std::fs::write(
+        &cof,
+        "{\"rrname\":\"fresh.example.\",\"rrtype\":\"A\",\"rdata\":[\"192.0.2.99\"],\"bailiwick\":\"example.\",\"count\":5,\"time_first\":1700000000,\"time_last\":1700000500}\n",
+    )
+    .unwrap();
+    let (status, _, stderr) = run(&[
+        "ingest",
+        "--db",
+        server.db.to_str().unwrap(),
+        cof.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let written = Instant::now();
+    loop {
+        let objects = get(&lookup, Some(&key), &[]).objects();
+        if let Some(row) = objects.first() {
+            assert_eq!(row["count"], 5);
+            break;
+        }
+        assert!(
+            written.elapsed() < Duration::from_secs(3),
+            "the ingested row was not served within 3 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn tls_serves_the_same_api_over_https() {
+    let dir = scratch_dir("serve-tls");
+    let (cert, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let openssl = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-days",
+            "1",
+        ])
+        .arg("-keyout")
+        .arg(&key_file)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (Debian's openssl package) makes the test certificate");
+    assert!(
+        openssl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&openssl.stderr)
+    );
+    let db = testbed_store("serve-tls-store");
+    let api_key = add_key(&db, "tls", &[]);
+    let server = TestServer::start(
+        &db,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let curl = std::process::Command::new("curl")
+        .args(["-sS", "--cacert", cert.to_str().unwrap(), "-H"])
+        .arg(format!("X-API-Key: {api_key}"))
+        .arg(format!(
+            "{}/dnsdb/v2/lookup/rrset/name/target-one.com/NS",
+            server.url
+        ))
+        .output()
+        .expect("curl");
+    let body = String::from_utf8_lossy(&curl.stdout);
+    assert!(
+        curl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&curl.stderr)
+    );
+    assert!(
+        body.starts_with("{\"cond\":\"begin\"}\n") && body.ends_with("{\"cond\":\"succeeded\"}\n"),
+        "{body}"
+    );
+    let plain_http = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "5"])
+        .arg(server.url.replace("https://", "http://") + "/dnsdb/v2/ping")
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&plain_http.stdout).contains("ok"),
+        "plain HTTP answered on the TLS port"
+    );
+}
+
+#[test]
 fn the_server_stops_cleanly_on_sigterm() {
     let (server, _) = testbed_server("serve-sigterm");
     let pid = server.pid() as i32;
