@@ -611,6 +611,76 @@ fn tls_serves_the_same_api_over_https() {
 }
 
 #[test]
+fn query_with_server_prints_what_the_local_query_prints() {
+    let (server, key) = testbed_server("serve-remote-cli");
+    let db = server.db.to_str().unwrap().to_string();
+    let batch = scratch_dir("serve-remote-cli-batch").join("queries");
+    std::fs::write(
+        &batch,
+        "rrset/name/target-one.com/NS\nrdata/ip/192.0.2.0,24\n",
+    )
+    .unwrap();
+    let cases: [&[&str]; 9] = [
+        &["-r", "target-one.com/NS"],
+        &["-r", "*.papa-signed.org", "-t", "ANY-DNSSEC", "-j"],
+        &["-r", "target-one.com", "-b", "com", "-p", "csv"],
+        &["-i", "192.0.2.0/24", "-l", "3"],
+        &["-n", "ns1.oscar-secure.org", "-p", "minimal"],
+        &["-r", "*.com", "-V", "summarize"],
+        &[
+            "-i",
+            "192.0.2.0/24",
+            "-s",
+            "-k",
+            "count,name",
+            "-j",
+            "-A",
+            "2020-01-01",
+        ],
+        &["-N", "c000020a"],
+        &["-f", batch.to_str().unwrap()],
+    ];
+    for case in cases {
+        let mut local = vec!["query", "--db", &db];
+        local.extend_from_slice(case);
+        let mut remote = vec!["query", "--server", &server.url, "--key", &key];
+        remote.extend_from_slice(case);
+        let (local_status, local_out, local_err) = run(&local);
+        let (remote_status, remote_out, remote_err) = run(&remote);
+        assert_eq!(local_status, 0, "{case:?}: {local_err}");
+        assert_eq!(remote_status, 0, "{case:?}: {remote_err}");
+        assert!(!local_out.is_empty(), "{case:?} found nothing");
+        assert_eq!(local_out, remote_out, "{case:?}");
+        assert_eq!(
+            local_err.contains("limited"),
+            remote_err.contains("limited"),
+            "{case:?}: {local_err} / {remote_err}"
+        );
+    }
+    let (status, _, stderr) = run(&[
+        "query",
+        "--server",
+        &server.url,
+        "--key",
+        "dnsl_nope",
+        "-r",
+        "x.example",
+    ]);
+    assert_eq!(status, 1);
+    assert!(stderr.contains("403"), "{stderr}");
+    let (status, _, stderr) = run(&[
+        "query",
+        "--server",
+        &server.url,
+        "--key",
+        &key,
+        "-r",
+        "www.*.example",
+    ]);
+    assert_eq!(status, 2, "{stderr}");
+}
+
+#[test]
 fn the_server_stops_cleanly_on_sigterm() {
     let (server, _) = testbed_server("serve-sigterm");
     let pid = server.pid() as i32;
