@@ -62,9 +62,17 @@ impl RowCap {
     }
 }
 
-/// Authenticates, checks Accept and the parameters, and counts the query against the
-/// key's quotas, in the order DNSDB reports problems.
-fn admit(state: &State, parts: &Parts, exchange: &mut Exchange) -> Result<Admitted, Refusal> {
+/// A query whose key, Accept and parameters passed, not yet counted against quotas.
+struct Checked {
+    key: std::sync::Arc<KeyInfo>,
+    params: Params,
+    cap: RowCap,
+}
+
+/// Authenticates, checks Accept and the parameters, in the order DNSDB reports problems.
+/// Quotas come last ([`Checked::admit`]), after the handler has checked its own part, so
+/// that a refused query consumes nothing.
+fn check(state: &State, parts: &Parts, exchange: &mut Exchange) -> Result<Checked, Refusal> {
     let key = auth::authenticate(state, &parts.headers, Scope::Query, exchange.time)?;
     exchange.key = Some(key.name.clone());
     check_accept(&parts.headers)?;
@@ -76,12 +84,18 @@ fn admit(state: &State, parts: &Parts, exchange: &mut Exchange) -> Result<Admitt
         key.limits.results_max,
         state.config.results_max,
     );
-    let caller = auth::admit(state, key, exchange.time)?;
-    Ok(Admitted {
-        caller,
-        params,
-        cap,
-    })
+    Ok(Checked { key, params, cap })
+}
+
+impl Checked {
+    /// Counts the query against the key's quotas (429 or 503 when over).
+    fn admit(self, state: &State, now: i64) -> Result<Admitted, Refusal> {
+        Ok(Admitted {
+            caller: auth::admit(state, self.key, now)?,
+            params: self.params,
+            cap: self.cap,
+        })
+    }
 }
 
 /// DNSDB clients send `application/x-ndjson`; `application/json` and wildcards are fine.
@@ -135,8 +149,9 @@ pub async fn query(
     form: &Form,
     v1: bool,
 ) -> Result<Response<Body>, Refusal> {
-    let admitted = admit(state, parts, exchange)?;
+    let checked = check(state, parts, exchange)?;
     let lookup = lookup_of(form)?;
+    let admitted = checked.admit(state, exchange.time)?;
     let rate = rate_headers(state, &admitted.caller.key, exchange.time);
     let framing = match v1 {
         true => Framing::Bare,
@@ -295,12 +310,12 @@ pub async fn flex(
     expr: &str,
     rrtype: Option<&str>,
 ) -> Result<Response<Body>, Refusal> {
-    let admitted = admit(state, parts, exchange)?;
+    let checked = check(state, parts, exchange)?;
     let bad = |m: String| Refusal::new(StatusCode::BAD_REQUEST, m);
     let query = FlexQuery {
         target,
         matcher: flex::matcher(method, expr).map_err(bad)?,
-        exclude: admitted
+        exclude: checked
             .params
             .exclude
             .as_deref()
@@ -309,6 +324,7 @@ pub async fn flex(
             .map_err(bad)?,
         rrtype: spec::type_filter(rrtype).map_err(|e| bad(e.0))?,
     };
+    let admitted = checked.admit(state, exchange.time)?;
     let rate = rate_headers(state, &admitted.caller.key, exchange.time);
     let Admitted {
         caller,

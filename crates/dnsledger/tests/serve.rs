@@ -179,6 +179,19 @@ fn quotas_refuse_with_429_and_report_the_same_numbers() {
     assert_one_plain_line(&get(&lookup, Some(&daily), &[]), 429, "daily");
     assert_eq!(rate(&daily)["remaining"], 0);
 
+    // Refused queries consume nothing: after bad queries, the quota is still whole.
+    let fresh = add_key(&server.db, "careful", &["--daily", "1"]);
+    std::thread::sleep(Duration::from_millis(1100));
+    let bad_form = format!("{}/dnsdb/v2/lookup/rrset/name/www.*.com", server.url);
+    let bad_regex = format!("{}/dnsdb/v2/regex/rrnames/(x", server.url);
+    assert_eq!(get(&bad_form, Some(&fresh), &[]).status, 400);
+    assert_eq!(get(&bad_regex, Some(&fresh), &[]).status, 400);
+    assert_eq!(
+        get(&format!("{lookup}?limit=x"), Some(&fresh), &[]).status,
+        400
+    );
+    assert_eq!(get(&lookup, Some(&fresh), &[]).status, 200);
+
     assert_eq!(rate(&burst)["burst_size"], 2);
     assert_eq!(rate(&burst)["burst_window"], 3600);
     assert_eq!(get(&lookup, Some(&burst), &[]).status, 200);
