@@ -89,6 +89,18 @@ pub fn authenticate(
         })
 }
 
+/// [`authenticate`], and the key's name recorded for the audit log.
+pub fn identify(
+    state: &State,
+    headers: &HeaderMap,
+    scope: Scope,
+    exchange: &mut crate::state::Exchange,
+) -> Result<Arc<KeyInfo>, Refusal> {
+    let key = authenticate(state, headers, scope, exchange.time)?;
+    exchange.key = Some(key.name.clone());
+    Ok(key)
+}
+
 /// Counts the request against the key's quotas (429 or 503 when over).
 pub fn admit(state: &State, key: Arc<KeyInfo>, now: i64) -> Result<Caller, Refusal> {
     match state.quotas.admit(&key, now) {

@@ -73,17 +73,11 @@ pub async fn query(
     exchange: &mut Exchange,
     value: &str,
 ) -> Result<Response<Body>, Refusal> {
-    let key = auth::authenticate(state, &parts.headers, Scope::Query, exchange.time)?;
-    exchange.key = Some(key.name.clone());
+    let key = auth::identify(state, &parts.headers, Scope::Query, exchange)?;
     let paging = paging(&parts.headers)?;
     let lookups = lookups(value)?;
     let caller = auth::admit(state, key, exchange.time)?;
-    let cap = caller
-        .key
-        .limits
-        .results_max
-        .unwrap_or(state.config.results_max)
-        .min(state.config.results_max);
+    let cap = state.results_max(&caller.key);
     let task_state = state.clone();
     let records = tokio::task::spawn_blocking(move || {
         let _in_flight = caller.permit;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use dnsledger_keys::{KeyInfo, RateStatus, Scope};
 use dnsledger_query::{cof_object, spec, timefmt, Presented, Summary};
-use dnsledger_store::{Lookup, Row, StoreError};
+use dnsledger_store::{Lookup, Row, Rows, StoreError};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use serde_json::{json, Value};
@@ -36,8 +36,8 @@ pub struct RowCap {
 }
 
 impl RowCap {
-    pub fn new(asked: Option<u64>, key_max: Option<u64>, server_max: u64) -> RowCap {
-        let maximum = key_max.unwrap_or(server_max).min(server_max);
+    /// `asked` as DNSDB's `limit` (None: the default, 0: the maximum) within `maximum`.
+    pub fn new(asked: Option<u64>, maximum: u64) -> RowCap {
         match asked.unwrap_or(DEFAULT_LIMIT) {
             0 => RowCap {
                 rows: maximum,
@@ -73,17 +73,12 @@ struct Checked {
 /// Quotas come last ([`Checked::admit`]), after the handler has checked its own part, so
 /// that a refused query consumes nothing.
 fn check(state: &State, parts: &Parts, exchange: &mut Exchange) -> Result<Checked, Refusal> {
-    let key = auth::authenticate(state, &parts.headers, Scope::Query, exchange.time)?;
-    exchange.key = Some(key.name.clone());
+    let key = auth::identify(state, &parts.headers, Scope::Query, exchange)?;
     check_accept(&parts.headers)?;
     let params = params::parse(parts.uri.query(), exchange.time)
         .map_err(|m| Refusal::new(StatusCode::BAD_REQUEST, m))?;
     check_offset(&key, params.offset)?;
-    let cap = RowCap::new(
-        params.limit,
-        key.limits.results_max,
-        state.config.results_max,
-    );
+    let cap = RowCap::new(params.limit, state.results_max(&key));
     Ok(Checked { key, params, cap })
 }
 
@@ -175,6 +170,24 @@ pub async fn query(
     Ok(stream(state, streamed, produce).await)
 }
 
+/// The scan of a lookup, bounded by the deadline; `None` when the store refuses its plan
+/// (the answer then starts as a 400 with the store's reason).
+fn start_scan<'a>(
+    state: &'a State,
+    lookup: &Lookup,
+    params: &Params,
+    out: &mut Out,
+    deadline: Instant,
+) -> Option<Rows<'a>> {
+    match state.store.lookup(lookup, params.fence) {
+        Ok(rows) => Some(rows.with_deadline(deadline)),
+        Err(refused) => {
+            out.start(Start::Refused(refused.0));
+            None
+        }
+    }
+}
+
 /// The rows of a lookup, after the offset and up to the cap.
 fn produce_lookup(
     state: &State,
@@ -185,12 +198,8 @@ fn produce_lookup(
     out: &mut Out,
     deadline: Instant,
 ) -> End {
-    let rows = match state.store.lookup(lookup, params.fence) {
-        Ok(rows) => rows.with_deadline(deadline),
-        Err(refused) => {
-            out.start(Start::Refused(refused.0.clone()));
-            return End::Failed(refused.0);
-        }
+    let Some(rows) = start_scan(state, lookup, params, out, deadline) else {
+        return End::Failed("refused".into());
     };
     let mut skipped = 0u64;
     for row in rows {
@@ -224,12 +233,8 @@ fn produce_summary(
     out: &mut Out,
     deadline: Instant,
 ) -> End {
-    let rows = match state.store.lookup(lookup, params.fence) {
-        Ok(rows) => rows.with_deadline(deadline),
-        Err(refused) => {
-            out.start(Start::Refused(refused.0.clone()));
-            return End::Failed(refused.0);
-        }
+    let Some(rows) = start_scan(state, lookup, params, out, deadline) else {
+        return End::Failed("refused".into());
     };
     let mut summary = Summary::default();
     let mut end = End::Succeeded;
@@ -349,17 +354,12 @@ pub fn rate_limit(
     parts: &Parts,
     exchange: &mut Exchange,
 ) -> Result<Response<Body>, Refusal> {
-    let key = auth::authenticate(state, &parts.headers, Scope::Query, exchange.time)?;
-    exchange.key = Some(key.name.clone());
+    let key = auth::identify(state, &parts.headers, Scope::Query, exchange)?;
     check_accept(&parts.headers)?;
     let status = state.quotas.status(&key, exchange.time);
-    let results_max = status
-        .results_max
-        .unwrap_or(state.config.results_max)
-        .min(state.config.results_max);
     Ok(json_response(
         StatusCode::OK,
-        &rate_object(&status, results_max),
+        &rate_object(&status, state.results_max(&key)),
     ))
 }
 
@@ -410,25 +410,21 @@ mod tests {
     #[test]
     fn the_row_cap_is_the_limit_within_the_maximum() {
         assert_eq!(
-            RowCap::new(None, None, 1_000_000),
+            RowCap::new(None, 1_000_000),
             RowCap {
                 rows: DEFAULT_LIMIT,
                 by_maximum: false
             }
         );
         assert_eq!(
-            RowCap::new(Some(0), Some(500), 1_000_000),
+            RowCap::new(Some(0), 500),
             RowCap {
                 rows: 500,
                 by_maximum: true
             }
         );
-        assert_eq!(RowCap::new(Some(900), Some(500), 1_000_000).rows, 500);
-        assert_eq!(RowCap::new(Some(5), Some(500), 1_000_000).rows, 5);
-        assert_eq!(
-            RowCap::new(Some(0), Some(5_000_000), 1_000_000).rows,
-            1_000_000
-        );
+        assert_eq!(RowCap::new(Some(900), 500).rows, 500);
+        assert_eq!(RowCap::new(Some(5), 500).rows, 5);
     }
 
     #[test]

@@ -64,13 +64,8 @@ pub fn key_info(
     parts: &Parts,
     exchange: &mut Exchange,
 ) -> Result<Response<Body>, Refusal> {
-    let key = auth::authenticate(state, &parts.headers, Scope::Query, exchange.time)?;
-    exchange.key = Some(key.name.clone());
+    let key = auth::identify(state, &parts.headers, Scope::Query, exchange)?;
     let status = state.quotas.status(&key, exchange.time);
-    let results_max = status
-        .results_max
-        .unwrap_or(state.config.results_max)
-        .min(state.config.results_max);
     let scopes: Vec<String> = key.scopes.iter().map(|s| s.to_string()).collect();
     Ok(json_response(
         StatusCode::OK,
@@ -79,7 +74,7 @@ pub fn key_info(
             "id": key.id,
             "scopes": scopes,
             "created": key.created,
-            "rate": rate_object(&status, results_max)["rate"],
+            "rate": rate_object(&status, state.results_max(&key))["rate"],
         }),
     ))
 }
@@ -90,8 +85,7 @@ pub fn stats(
     parts: &Parts,
     exchange: &mut Exchange,
 ) -> Result<Response<Body>, Refusal> {
-    let key = auth::authenticate(state, &parts.headers, Scope::Query, exchange.time)?;
-    exchange.key = Some(key.name.clone());
+    auth::identify(state, &parts.headers, Scope::Query, exchange)?;
     let families: serde_json::Map<String, Value> = cf::ALL
         .iter()
         .map(|name| {

@@ -64,6 +64,14 @@ impl State {
         })
     }
 
+    /// The rows an answer may carry for this key: its own maximum within the server's.
+    pub fn results_max(&self, key: &dnsledger_keys::KeyInfo) -> u64 {
+        key.limits
+            .results_max
+            .unwrap_or(self.config.results_max)
+            .min(self.config.results_max)
+    }
+
     /// One line in the audit log; a failure to write it is logged, not fatal to the answer.
     pub fn audit(&self, exchange: &Exchange, rows: u64, status: u16) {
         let Some(key) = exchange.key.as_deref() else {
