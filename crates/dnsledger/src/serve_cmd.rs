@@ -56,28 +56,27 @@ pub fn serve(config: ServerConfig, ready: impl FnOnce(&str)) -> Result<u8> {
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let server = Server::bind(config).await.context("starting the server")?;
+        // Installed before the URL is announced: a signal right after it must stop us cleanly.
+        let shutdown = shutdown_signal().context("installing the signal handlers")?;
         let scheme = if server.is_tls() { "https" } else { "http" };
         ready(&format!("{scheme}://{}", server.local_addr()));
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        server.run(shutdown_signal()).await?;
+        server.run(shutdown).await?;
         eprintln!("dnsledger serve: stopped");
         Ok(exit::OK)
     })
 }
 
-/// SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Completes on SIGINT or SIGTERM; the handlers are in place when this returns.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
 }
