@@ -30,7 +30,7 @@ enum KeysCommand {
     Add(AddArgs),
     /// Lists the keys: name, id, scopes, limits, state.
     List,
-    /// Revokes a key: it is refused from the server's next request on.
+    /// Revokes a key: a running server refuses it within a second.
     Revoke {
         #[arg(value_name = "NAME")]
         name: String,

@@ -3,27 +3,15 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::Path;
 use std::process::Command;
 
-use common::{fixture, read_gz_lines, run_sensor, scratch_dir, ExpectedRow};
+use common::expect::{
+    answers_from_json, expect_rrsets, expected, in_range, is_dns, rdata_answers, under, Answer,
+};
+use common::{fixture, run_sensor, scratch_dir, ExpectedRow};
 
 const CAPTURE: &str = "testbed/run3_attack.resolver_auth.pcap.gz";
-const EXPECTED: &str = "testbed/run3_attack.resolver_auth.rrsets.jsonl.gz";
-const DNSSEC: [&str; 10] = [
-    "DS",
-    "RRSIG",
-    "NSEC",
-    "DNSKEY",
-    "NSEC3",
-    "NSEC3PARAM",
-    "DLV",
-    "CDS",
-    "CDNSKEY",
-    "TA",
-];
 
 /// Runs `dnsledger ARGS...`; returns (status, stdout, stderr).
 fn dnsledger(args: &[&str]) -> (i32, String, String) {
@@ -55,88 +43,6 @@ fn testbed_store(name: &str) -> std::path::PathBuf {
     dir
 }
 
-fn expected() -> Vec<ExpectedRow> {
-    read_gz_lines(&fixture(EXPECTED))
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// An answer row reduced to what identifies it and what was counted.
-type Answer = (String, String, Option<String>, Vec<String>, u64, i64, i64);
-
-fn answers_from_json(stdout: &str) -> Vec<Answer> {
-    let mut rows: Vec<Answer> = stdout
-        .lines()
-        .map(|line| {
-            let v: serde_json::Value =
-                serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-            let rdata = match &v["rdata"] {
-                serde_json::Value::String(one) => vec![one.clone()],
-                many => many
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.as_str().unwrap().to_string())
-                    .collect(),
-            };
-            (
-                v["rrname"].as_str().unwrap().to_string(),
-                v["rrtype"].as_str().unwrap().to_string(),
-                v["bailiwick"].as_str().map(str::to_string),
-                sorted(rdata),
-                v["count"].as_u64().unwrap(),
-                v["time_first"].as_i64().unwrap(),
-                v["time_last"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    rows.sort();
-    rows
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
-fn rrset_answer(row: &ExpectedRow) -> Answer {
-    (
-        row.rrname.clone(),
-        row.rrtype.clone(),
-        row.bailiwick.clone(),
-        sorted(row.rdata.clone()),
-        row.count,
-        row.time_first.floor() as i64,
-        row.time_last.floor() as i64,
-    )
-}
-
-/// The rdata rows the expected RRsets imply: one per (rrname, rrtype, rdata), merged.
-fn rdata_answers(rows: &[ExpectedRow], keep: impl Fn(&ExpectedRow, &str) -> bool) -> Vec<Answer> {
-    let mut merged: BTreeMap<(String, String, String), (u64, i64, i64)> = BTreeMap::new();
-    for row in rows {
-        for rdata in &row.rdata {
-            if !keep(row, rdata) {
-                continue;
-            }
-            let seen = (
-                row.count,
-                row.time_first.floor() as i64,
-                row.time_last.floor() as i64,
-            );
-            merged
-                .entry((row.rrname.clone(), row.rrtype.clone(), rdata.clone()))
-                .and_modify(|m| *m = (m.0 + seen.0, m.1.min(seen.1), m.2.max(seen.2)))
-                .or_insert(seen);
-        }
-    }
-    merged
-        .into_iter()
-        .map(|((n, t, r), (c, f, l))| (n, t, None, vec![r], c, f, l))
-        .collect()
-}
-
 fn query(db: &Path, args: &[&str]) -> Vec<Answer> {
     let mut all = vec!["query", "--db", db.to_str().unwrap(), "-j", "-l", "0"];
     all.extend_from_slice(args);
@@ -145,32 +51,17 @@ fn query(db: &Path, args: &[&str]) -> Vec<Answer> {
     answers_from_json(&stdout)
 }
 
-fn under(name: &str, zone: &str) -> bool {
-    name == zone || name.ends_with(&format!(".{zone}"))
-}
-
-fn expect_rrsets(filter: impl Fn(&ExpectedRow) -> bool) -> Vec<Answer> {
-    let mut rows: Vec<Answer> = expected()
-        .iter()
-        .filter(|r| filter(r))
-        .map(rrset_answer)
-        .collect();
-    rows.sort();
-    rows
-}
-
 #[test]
 fn rrset_lookups_answer_what_the_expected_rrsets_imply() {
     let db = testbed_store("rrset_lookups");
-    let dns = |r: &ExpectedRow| !DNSSEC.contains(&r.rrtype.as_str());
     let cases: Vec<(Vec<&str>, Vec<Answer>)> = vec![
         (
             vec!["-r", "*.oscar-secure.org"],
-            expect_rrsets(|r| dns(r) && under(&r.rrname, "oscar-secure.org.")),
+            expect_rrsets(|r| is_dns(r) && under(&r.rrname, "oscar-secure.org.")),
         ),
         (
             vec!["-r", "www.*"],
-            expect_rrsets(|r| dns(r) && r.rrname.starts_with("www.")),
+            expect_rrsets(|r| is_dns(r) && r.rrname.starts_with("www.")),
         ),
         (
             vec!["-r", "target-one.com/NS/com."],
@@ -182,7 +73,7 @@ fn rrset_lookups_answer_what_the_expected_rrsets_imply() {
         ),
         (
             vec!["-r", "*.org", "-t", "ANY-DNSSEC"],
-            expect_rrsets(|r| !dns(r) && under(&r.rrname, "org.")),
+            expect_rrsets(|r| !is_dns(r) && under(&r.rrname, "org.")),
         ),
         (
             vec!["-r", "*.papa-signed.org/RRSIG"],
@@ -202,24 +93,14 @@ fn rrset_lookups_answer_what_the_expected_rrsets_imply() {
 fn rdata_lookups_answer_what_the_expected_rrsets_imply() {
     let db = testbed_store("rdata_lookups");
     let rows = expected();
-    let in_net = |rdata: &str, lo: &str, hi: &str| {
-        let (Ok(addr), Ok(lo), Ok(hi)) = (
-            rdata.parse::<IpAddr>(),
-            lo.parse::<IpAddr>(),
-            hi.parse::<IpAddr>(),
-        ) else {
-            return false;
-        };
-        lo <= addr && addr <= hi
-    };
     let v4 = rdata_answers(&rows, |r, rdata| {
-        r.rrtype == "A" && in_net(rdata, "192.0.2.0", "192.0.2.255")
+        r.rrtype == "A" && in_range(rdata, "192.0.2.0", "192.0.2.255")
     });
     assert!(!v4.is_empty());
     assert_eq!(query(&db, &["-i", "192.0.2.0/24"]), v4);
     let v6 = rdata_answers(&rows, |r, rdata| {
         r.rrtype == "AAAA"
-            && in_net(
+            && in_range(
                 rdata,
                 "2001:db8::",
                 "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
@@ -241,8 +122,7 @@ fn time_fences_and_summarize_follow_the_expected_rows() {
     let firsts: Vec<i64> = rows.iter().map(|r| r.time_first.floor() as i64).collect();
     let middle = (firsts.iter().min().unwrap() + firsts.iter().max().unwrap()) / 2;
     let middle_text = middle.to_string();
-    let dns_under_com =
-        |r: &ExpectedRow| !DNSSEC.contains(&r.rrtype.as_str()) && under(&r.rrname, "com.");
+    let dns_under_com = |r: &ExpectedRow| is_dns(r) && under(&r.rrname, "com.");
     let late = expect_rrsets(|r| dns_under_com(r) && r.time_first.floor() as i64 >= middle);
     assert!(!late.is_empty());
     assert_eq!(query(&db, &["-r", "*.com", "-A", &middle_text, "-c"]), late);

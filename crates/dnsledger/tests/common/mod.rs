@@ -9,6 +9,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
+pub mod expect;
 pub mod server;
 
 /// Absolute path of a file under the repository's `fixtures/`.
