@@ -1,0 +1,151 @@
+// The timeline: one bar per row from first to last seen, in the table's order, with its
+// count, so that moves (one span ending as another starts) and fast flux (many short spans
+// side by side) show at a glance.
+
+import { day, number, utc } from './format.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const ROW_HEIGHT = 22;
+const AXIS_HEIGHT = 26;
+const COUNT_WIDTH = 72;
+/** Room for one time label on the axis. */
+const TICK_SPACING = 120;
+/** Colours by record type, each dark enough to read against white (contrast >= 4.5:1). */
+const PALETTE = ['#1f5fa8', '#b4451b', '#2a7030', '#7a3d9f', '#a3245f', '#006f78', '#6b5a00', '#4d4d4d'];
+
+/** Draws the rows into `container` (an SVG chart and a legend of the record types). */
+export function renderTimeline(container, rows) {
+  if (rows.length === 0) {
+    container.replaceChildren();
+    return;
+  }
+  const width = Math.max(container.clientWidth, 480);
+  const layout = {
+    width,
+    labelWidth: Math.min(340, Math.round(width * 0.35)),
+    plotRight: width - COUNT_WIDTH,
+    range: timeRange(rows),
+    colours: typeColours(rows),
+  };
+  const height = AXIS_HEIGHT + rows.length * ROW_HEIGHT + 4;
+  const svg = svgElement('svg', {
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img',
+    'aria-label': `Timeline of ${rows.length} rows, first to last seen, from ${utc(layout.range[0])} to ${utc(layout.range[1])} UTC`,
+  });
+  svg.append(axis(layout, height), ...rows.map((row, i) => bar(layout, row, i)));
+  container.replaceChildren(svg, legend(layout.colours));
+}
+
+/** [earliest first seen, latest last seen], widened to a minute so a single instant shows. */
+function timeRange(rows) {
+  // A loop, not Math.min(...spread): "load more" can pile up more rows than a call takes.
+  let [start, end] = [Infinity, -Infinity];
+  for (const row of rows) {
+    start = Math.min(start, row.first);
+    end = Math.max(end, row.last);
+  }
+  if (end - start < 60) {
+    const middle = (start + end) / 2;
+    [start, end] = [middle - 30, middle + 30];
+  }
+  return [start, end];
+}
+
+function typeColours(rows) {
+  const colours = new Map();
+  for (const row of rows) {
+    if (!colours.has(row.rrtype)) {
+      colours.set(row.rrtype, PALETTE[colours.size % PALETTE.length]);
+    }
+  }
+  return colours;
+}
+
+/** The x coordinate of a time. */
+function x(layout, epoch) {
+  const [start, end] = layout.range;
+  const left = layout.labelWidth + 8;
+  return left + ((epoch - start) / (end - start)) * (layout.plotRight - 8 - left);
+}
+
+/** Gridlines with UTC labels: times of day for short spans, dates for long ones. */
+function axis(layout, height) {
+  const [start, end] = layout.range;
+  const label = end - start > 2 * 86400 ? day : (epoch) => utc(epoch).slice(11);
+  const ticks = Math.min(6, Math.max(2, Math.floor((layout.plotRight - layout.labelWidth) / TICK_SPACING)));
+  const group = svgElement('g', { class: 'axis' });
+  for (let i = 0; i < ticks; i += 1) {
+    const epoch = start + ((end - start) * i) / (ticks - 1);
+    const at = x(layout, epoch);
+    const anchor = i === 0 ? 'start' : i === ticks - 1 ? 'end' : 'middle';
+    group.append(
+      svgElement('line', { x1: at, x2: at, y1: AXIS_HEIGHT - 6, y2: height }),
+      svgText(label(epoch), { x: at, y: AXIS_HEIGHT - 10, 'text-anchor': anchor }),
+    );
+  }
+  return group;
+}
+
+/** One row: its label, its span (a bar, at least 3 px wide) and its count. */
+function bar(layout, row, i) {
+  const top = AXIS_HEIGHT + i * ROW_HEIGHT;
+  const left = x(layout, row.first);
+  const group = svgElement('g', { class: 'row' });
+  const title = svgElement('title');
+  title.textContent = `${row.rrname} ${row.rrtype} ${row.rdata.join(', ')}: ${utc(row.first)} to ${utc(row.last)} UTC, count ${number(row.count)}`;
+  const span = svgElement('rect', {
+    class: 'span',
+    x: left,
+    y: top + 5,
+    width: Math.max(3, x(layout, row.last) - left),
+    height: ROW_HEIGHT - 10,
+    fill: layout.colours.get(row.rrtype),
+  });
+  span.append(title);
+  group.append(
+    svgText(rowLabel(row, layout.labelWidth), { x: 4, y: top + ROW_HEIGHT - 7, class: 'label' }),
+    span,
+    svgText(number(row.count), { x: layout.width - 4, y: top + ROW_HEIGHT - 7, 'text-anchor': 'end', class: 'count' }),
+  );
+  return group;
+}
+
+/** `www.example.com. A 192.0.2.1 +2`, shortened to what fits beside the bars. */
+function rowLabel(row, labelWidth) {
+  const more = row.rdata.length > 1 ? ` +${row.rdata.length - 1}` : '';
+  const text = `${row.rrname} ${row.rrtype} ${row.rdata[0]}${more}`;
+  const fits = Math.floor(labelWidth / 7.5); // 12 px monospace: about 7.2 px a character
+  return text.length > fits ? `${text.slice(0, fits - 1)}…` : text;
+}
+
+function legend(colours) {
+  const list = document.createElement('ul');
+  list.className = 'legend';
+  list.setAttribute('aria-label', 'Bar colours by record type');
+  for (const [rrtype, colour] of colours) {
+    const item = document.createElement('li');
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = colour;
+    item.append(swatch, rrtype);
+    list.append(item);
+  }
+  return list;
+}
+
+function svgElement(name, attributes = {}) {
+  const element = document.createElementNS(SVG, name);
+  for (const [attribute, value] of Object.entries(attributes)) {
+    element.setAttribute(attribute, String(value));
+  }
+  return element;
+}
+
+function svgText(content, attributes) {
+  const text = svgElement('text', attributes);
+  text.textContent = content;
+  return text;
+}
