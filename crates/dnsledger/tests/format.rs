@@ -1,0 +1,69 @@
+//! The on-disk format does not drift: a store written by format version 1 (kept in
+//! `fixtures/store-v1/`) reads back exactly, and today's ingest writes the same rows.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::server::run;
+use common::{fixture, scratch_dir};
+
+/// A copy of the fixture store (readers leave files of their own nowhere near it, but a
+/// test must not be able to change the repository).
+fn fixture_store_copy(name: &str) -> PathBuf {
+    let db = scratch_dir(name).join("db");
+    std::fs::create_dir_all(&db).unwrap();
+    for entry in std::fs::read_dir(fixture("store-v1/db")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), db.join(entry.file_name())).unwrap();
+    }
+    db
+}
+
+fn dump(db: &Path) -> String {
+    let (status, stdout, stderr) = run(&["dump", "--db", db.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    stdout
+}
+
+fn expected_dump() -> String {
+    std::fs::read_to_string(fixture("store-v1/dump.cof")).unwrap()
+}
+
+#[test]
+fn a_version_1_store_reads_back_exactly_and_verifies() {
+    let db = fixture_store_copy("format-v1-read");
+    assert_eq!(dump(&db), expected_dump());
+    let (status, stdout, stderr) = run(&["stats", "--db", db.to_str().unwrap(), "--verify"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains("format_version 1\n"), "{stdout}");
+    assert!(stdout.contains("verify ok"), "{stdout}");
+    let (status, stdout, _) = run(&[
+        "query",
+        "--db",
+        db.to_str().unwrap(),
+        "-n",
+        "mail.example.com",
+        "-j",
+    ]);
+    assert_eq!(status, 0);
+    assert!(
+        stdout.contains("\"rdata\":\"10 mail.example.com.\""),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn todays_ingest_writes_what_version_1_wrote_and_remembers_its_inputs() {
+    let fresh = scratch_dir("format-v1-fresh").join("db");
+    let input = fixture("store-v1/input.cof");
+    let (status, _, stderr) = run(&["ingest", "--db", fresh.to_str().unwrap(), &input]);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(dump(&fresh), expected_dump());
+
+    let old = fixture_store_copy("format-v1-reingest");
+    let (status, _, stderr) = run(&["ingest", "--db", old.to_str().unwrap(), &input]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.contains("already ingested"), "{stderr}");
+    assert_eq!(dump(&old), expected_dump());
+}
