@@ -30,8 +30,13 @@ const CAPTURE_MAGICS: [[u8; 4]; 7] = [
     [0x0a, 0x0d, 0x0d, 0x0a],
 ];
 
+/// `-` names standard input.
+pub fn is_standard_input(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 fn open_raw(path: &Path) -> std::io::Result<Box<dyn Read>> {
-    match path.as_os_str() == "-" {
+    match is_standard_input(path) {
         true => Ok(Box::new(std::io::stdin())),
         false => Ok(Box::new(File::open(path)?)),
     }
@@ -82,7 +87,7 @@ pub fn open_decompressed(path: &Path) -> std::io::Result<(Box<dyn Read>, ByteCou
 /// The format of the input, from its (decompressed) first bytes; `None` if none fits.
 /// Standard input cannot be read twice, so `-` is taken to be a capture.
 pub fn detect(path: &Path) -> std::io::Result<Option<InputFormat>> {
-    if path.as_os_str() == "-" {
+    if is_standard_input(path) {
         return Ok(Some(InputFormat::Capture));
     }
     let (content, _) = open_decompressed(path)?;

@@ -1,27 +1,38 @@
 //! Inputs into the history store, exactly once.
 //!
-//! What it is: [`ingest`] reads one input — a capture (pcap, pcapng; through the sensor), COF
-//! NDJSON (our `sensor` output, DNSDB `-j`, CIRCL) or a gamelinux passivedns log, any of them
-//! gzip-compressed, the format told by the content — and writes its observations to a
-//! [`Store`] in atomic batches, recording after each batch how far the input got.
+//! What it is: [`plan`] looks at the inputs of one command — captures (pcap, pcapng; through
+//! the sensor), COF NDJSON (our `sensor` output, DNSDB `-j`, CIRCL) or gamelinux passivedns
+//! logs, any of them gzip-compressed, the format told by the content — and [`ingest`] reads
+//! each resulting [`Input`] into a [`Store`] in atomic batches, recording after each batch how
+//! far the input got. The captures of one command form one [`CaptureSet`]: they are read as
+//! one stream through one decoder and one sensor, in the order of their first packets, so
+//! that a capture split into pieces gives what the whole capture gives.
 //!
 //! What it is not: it parses nothing itself (`dnsledger-capture`, `dnsledger-wire`) and keeps
 //! no state outside the store.
 //!
-//! Exactly once: inputs are known by the SHA-256 of their bytes. Every reader is
-//! deterministic (the sensor and the text readers flush by count and packet time only), so
-//! reading an input again yields the same batches in the same order; a batch and its
+//! Exactly once: inputs are known by the SHA-256 of their bytes, a capture set by the
+//! SHA-256 of its pieces' sorted digests. Every reader is deterministic (the sensor and the
+//! text readers flush by count and packet time only; a set's order comes from its content),
+//! so reading an input again yields the same batches in the same order; a batch and its
 //! progress record (`input/<sha256>` = `partial <max_rrsets> <batches>`, then `done`) are
-//! one atomic write. An ingest killed at any moment leaves a consistent store, and running
-//! it again skips the batches already written and the inputs already done.
+//! one atomic write. The pieces of a set are marked `in-set <set digest>` before its first
+//! batch and stand as their set does, so the set's `done` marks them all at once: a piece
+//! given alone afterwards is already ingested. An ingest killed at any moment leaves a
+//! consistent store, and running it again skips the batches already written and the inputs
+//! already done.
 
+mod capture_set;
 mod detect;
+mod input;
 mod progress;
 mod stats;
+#[cfg(test)]
+mod testutil;
 mod text;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -31,7 +42,9 @@ use dnsledger_sensor::{Aggregator, Sensor, SensorConfig};
 use dnsledger_store::keys::Source;
 use dnsledger_store::{Store, StoreError};
 
+pub use capture_set::CaptureSet;
 pub use detect::InputFormat;
+pub use input::{plan, Input, InputFile, Plan};
 pub use progress::InputState;
 pub use stats::{IngestCounters, IngestStats};
 pub use text::Reject;
@@ -49,6 +62,11 @@ pub enum IngestError {
     },
     #[error("{path}: not a capture, COF NDJSON or passivedns log (first bytes {start:02x?})")]
     UnknownFormat { path: String, start: Vec<u8> },
+    #[error(
+        "{path}: part of a capture set whose ingest was interrupted (set {set}); only that \
+         ingest, run again with all its captures, completes it"
+    )]
+    InUnfinishedSet { path: String, set: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{path}: writing to the store failed: {message}")]
@@ -88,75 +106,81 @@ pub struct InputReport {
     pub batches_skipped: u64,
     /// RRset rows (observations) written by this run.
     pub rows_written: u64,
-    /// Damage that ended the input early (a truncated capture); what came before is stored.
-    pub damage: Option<String>,
+    /// Damage that ended a file early (a truncated capture); what came before is stored, and
+    /// a capture set goes on with its next piece.
+    pub damage: Vec<Damage>,
     /// Stopped by `IngestOptions::stop`: the input is partly ingested and resumes next time.
     pub interrupted: bool,
 }
 
+/// Damage found in one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    pub path: PathBuf,
+    pub message: String,
+}
+
 /// How reading an input ended.
 enum Outcome {
-    /// At its end, or at damage that ends it.
-    Finished { damage: Option<String> },
+    /// At its end; damage ended some of its files early.
+    Finished { damage: Vec<Damage> },
     /// At a stop request.
     Interrupted,
 }
 
-/// Reads one input (`-` = standard input, which cannot be resumed) into the store.
-/// `progress` is called with the bytes read so far; `stats` gathers every counter.
+/// Reads one input of a [`Plan`] into the store. `progress` is called with the bytes read so
+/// far; `stats` gathers every counter.
 pub fn ingest(
     store: &Store,
-    path: &Path,
+    input: &Input,
     options: &IngestOptions,
     stats: &mut IngestStats,
     progress: &mut dyn FnMut(u64),
 ) -> Result<InputReport, IngestError> {
-    let display = path.display().to_string();
-    let read_error = |source| IngestError::Read {
-        path: display.clone(),
-        source,
-    };
-    let digest = match path.as_os_str() == "-" {
-        true => None,
-        false => Some(progress::sha256_file(path).map_err(read_error)?),
-    };
-    let format =
-        detect::detect(path)
-            .map_err(read_error)?
-            .ok_or_else(|| IngestError::UnknownFormat {
-                path: display.clone(),
-                start: detect::first_bytes(path).unwrap_or_default(),
-            })?;
-    let state = match &digest {
+    let state = match input.digest() {
         Some(digest) => progress::state(store, digest)?,
         None => InputState::New,
     };
+    if let InputState::InCaptureSet { set } = state {
+        let path = input.to_string();
+        return Err(IngestError::InUnfinishedSet { path, set });
+    }
+    let files = input.files().len() as u64;
     let mut report = InputReport {
-        format,
+        format: input.format(),
         before: state.clone(),
         batches_written: 0,
         batches_skipped: 0,
         rows_written: 0,
-        damage: None,
+        damage: Vec::new(),
         interrupted: false,
     };
     if state == InputState::Done {
-        stats.ingest.inputs_already_done += 1;
+        stats.ingest.inputs_already_done += files;
         return Ok(report);
+    }
+    if let (Input::CaptureSet(set), InputState::New) = (input, &state) {
+        let pieces = set.pieces().iter().filter_map(InputFile::digest);
+        progress::mark_pieces(store, set.digest(), pieces)?;
     }
     let max_rrsets = match state {
         InputState::Partial { max_rrsets, .. } => max_rrsets,
         _ => options.max_rrsets,
     };
+    let digest = input.digest().map(str::to_owned);
     let mut writer = BatchWriter::new(store, digest, &state, max_rrsets);
-    let outcome = match format {
-        InputFormat::Capture => {
-            read_capture(path, options, max_rrsets, &mut writer, stats, progress)
-        }
-        InputFormat::Cof | InputFormat::PassiveDns => read_text(
-            path,
-            format,
+    let outcome = match input {
+        Input::File(file) if file.format != InputFormat::Capture => read_text(
+            file,
             &options.stop,
+            max_rrsets,
+            &mut writer,
+            stats,
+            progress,
+        ),
+        _ => read_captures(
+            input.files(),
+            options,
             max_rrsets,
             &mut writer,
             stats,
@@ -164,14 +188,17 @@ pub fn ingest(
         ),
     };
     let outcome = outcome.map_err(|e| IngestError::Write {
-        path: display.clone(),
+        path: input.to_string(),
         message: e.to_string(),
     })?;
     match outcome {
         Outcome::Finished { damage } => {
             writer.finish()?;
             report.damage = damage;
-            stats.ingest.inputs_done += 1;
+            stats.ingest.inputs_done += files;
+            if let Input::CaptureSet(_) = input {
+                stats.ingest.captures_read_as_one_stream += files;
+            }
         }
         Outcome::Interrupted => report.interrupted = true,
     }
@@ -184,23 +211,16 @@ pub fn ingest(
     Ok(report)
 }
 
-/// A capture through the decoder and the sensor. Returns the damage that ended it, if any.
-fn read_capture(
-    path: &Path,
+/// Captures, one after another, through one decoder and one sensor: one capture on its own,
+/// or the pieces of a capture set. Damage ends a file, not the stream.
+fn read_captures(
+    files: &[InputFile],
     options: &IngestOptions,
     max_rrsets: usize,
     writer: &mut BatchWriter<'_>,
     stats: &mut IngestStats,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Outcome, SinkError> {
-    let mut reader = match CaptureReader::open(path) {
-        Ok(reader) => reader,
-        Err(error) => {
-            return Ok(Outcome::Finished {
-                damage: Some(error.to_string()),
-            })
-        }
-    };
     let mut decoder = Decoder::new(DecoderConfig {
         dns_ports: options.sensor.dns_ports.clone(),
         ..DecoderConfig::default()
@@ -211,12 +231,62 @@ fn read_capture(
         ..options.sensor.clone()
     };
     let mut sensor = Sensor::new(config, SensorSink { writer });
+    let mut damage = Vec::new();
+    let mut bytes_before = 0;
+    for file in files {
+        let mut file_progress = |bytes| progress(bytes_before + bytes);
+        let stream = (&mut decoder, &mut sensor);
+        match feed_capture(&file.path, stream, &options.stop, &mut file_progress)? {
+            Fed::Interrupted => return Ok(Outcome::Interrupted),
+            Fed::End {
+                bytes,
+                damage: found,
+            } => {
+                bytes_before += bytes;
+                if let Some(message) = found {
+                    let path = file.path.clone();
+                    damage.push(Damage { path, message });
+                }
+            }
+        }
+    }
+    decoder.finish();
+    let (_, sensor_stats) = sensor.finish()?;
+    stats.capture.merge(decoder.stats());
+    stats.sensor.merge(&sensor_stats);
+    Ok(Outcome::Finished { damage })
+}
+
+/// How feeding one capture to the stream ended.
+enum Fed {
+    /// At its end, or at damage that ends it; `bytes` of the file were read.
+    End {
+        bytes: u64,
+        damage: Option<String>,
+    },
+    Interrupted,
+}
+
+/// One capture's frames into the decoder, its DNS payloads into the sensor.
+fn feed_capture(
+    path: &Path,
+    (decoder, sensor): (&mut Decoder, &mut Sensor<SensorSink<'_, '_>>),
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Fed, SinkError> {
+    let mut reader = match CaptureReader::open(path) {
+        Ok(reader) => reader,
+        Err(error) => {
+            let damage = Some(error.to_string());
+            return Ok(Fed::End { bytes: 0, damage });
+        }
+    };
     let mut failure: Option<SinkError> = None;
     let mut damage = None;
     let mut frames = 0u64;
     loop {
-        if options.stop.load(Ordering::Relaxed) {
-            return Ok(Outcome::Interrupted);
+        if stop.load(Ordering::Relaxed) {
+            return Ok(Fed::Interrupted);
         }
         match reader.next_frame() {
             Ok(Some(frame)) => decoder.decode(&frame, &mut |payload| {
@@ -238,12 +308,9 @@ fn read_capture(
             progress(reader.bytes_read());
         }
     }
-    progress(reader.bytes_read());
-    decoder.finish();
-    let (_, sensor_stats) = sensor.finish()?;
-    stats.capture.merge(decoder.stats());
-    stats.sensor.merge(&sensor_stats);
-    Ok(Outcome::Finished { damage })
+    let bytes = reader.bytes_read();
+    progress(bytes);
+    Ok(Fed::End { bytes, damage })
 }
 
 /// Sensor output goes to the batch writer as sensor-side rows.
@@ -259,15 +326,14 @@ impl ObservationSink for SensorSink<'_, '_> {
 
 /// COF or passivedns lines, aggregated per source, written in batches of `max_rrsets`.
 fn read_text(
-    path: &Path,
-    format: InputFormat,
+    file: &InputFile,
     stop: &AtomicBool,
     max_rrsets: usize,
     writer: &mut BatchWriter<'_>,
     stats: &mut IngestStats,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Outcome, SinkError> {
-    let (input, counted) = detect::open_decompressed(path)?;
+    let (input, counted) = detect::open_decompressed(&file.path)?;
     let mut sensor_rows = Aggregator::new(max_rrsets);
     let mut zone_rows = Aggregator::new(max_rrsets);
     for (index, line) in BufReader::new(input).lines().enumerate() {
@@ -277,7 +343,10 @@ fn read_text(
         let line = match line {
             Ok(line) => line,
             Err(error) => {
-                let damage = Some(format!("line {}: {error}", index + 1));
+                let damage = vec![Damage {
+                    path: file.path.clone(),
+                    message: format!("line {}: {error}", index + 1),
+                }];
                 return Ok(Outcome::Finished { damage });
             }
         };
@@ -285,7 +354,7 @@ fn read_text(
             continue;
         }
         stats.ingest.lines += 1;
-        let parsed = match format {
+        let parsed = match file.format {
             InputFormat::Cof => text::cof_line(&line),
             _ => text::passivedns_line(&line).map(|obs| (Source::Sensor, obs)),
         };
@@ -305,5 +374,5 @@ fn read_text(
     if !sensor_rows.is_empty() || !zone_rows.is_empty() {
         writer.write(&sensor_rows.drain(), &zone_rows.drain())?;
     }
-    Ok(Outcome::Finished { damage: None })
+    Ok(Outcome::Finished { damage: Vec::new() })
 }

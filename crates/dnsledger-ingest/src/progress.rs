@@ -1,4 +1,8 @@
 //! Exactly-once ingest: which inputs the store has, and batches written with their progress.
+//!
+//! Records (`input/<digest>` in the meta column family): `partial <max_rrsets> <batches>`,
+//! `done`, or, for a piece of a capture set, `in-set <set digest>`: such a piece stands as
+//! far as its set does, so the set's one `done` record marks every piece done at once.
 
 use std::io::Read;
 use std::path::Path;
@@ -18,7 +22,23 @@ pub enum InputState {
         batches: u64,
     },
     Done,
+    /// A piece of the capture set `set`, whose ingest began and did not finish: the piece's
+    /// data is partly in the store as part of that set, so only that set, ingested again
+    /// with all its pieces, completes it.
+    InCaptureSet {
+        set: String,
+    },
 }
+
+impl InputState {
+    /// Whether an input in this state may be read as a piece of a capture set: not when it
+    /// is done, nor when it was partly ingested on its own (it resumes on its own).
+    pub(crate) fn may_join_a_set(&self) -> bool {
+        matches!(self, InputState::New | InputState::InCaptureSet { .. })
+    }
+}
+
+const SET_MARK: &str = "in-set";
 
 /// The SHA-256 of a file's bytes, as lower-case hex.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
@@ -32,20 +52,34 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buffer[..read]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(&hasher.finalize()))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn meta_key(digest: &str) -> String {
     format!("input/{digest}")
 }
 
-/// The recorded state of the input with this digest. A record that does not parse is an
-/// error: guessing would risk counting the input twice.
+/// The state of the input with this digest; a piece of a capture set stands as its set does.
 pub fn state(store: &Store, digest: &str) -> Result<InputState, StoreError> {
+    Ok(match recorded(store, digest)? {
+        InputState::InCaptureSet { set } => match recorded(store, &set)? {
+            // The pieces are marked before the set's first batch: a set with no record yet
+            // has nothing in the store.
+            InputState::New => InputState::New,
+            InputState::Done => InputState::Done,
+            _ => InputState::InCaptureSet { set },
+        },
+        own => own,
+    })
+}
+
+/// The input's own record, as stored. A record that does not parse is an error: guessing
+/// would risk counting the input twice.
+fn recorded(store: &Store, digest: &str) -> Result<InputState, StoreError> {
     let key = meta_key(digest);
     let Some(value) = store.meta_get(&key)? else {
         return Ok(InputState::New);
@@ -61,6 +95,9 @@ pub fn state(store: &Store, digest: &str) -> Result<InputState, StoreError> {
             }),
             _ => None,
         },
+        [SET_MARK, set] => Some(InputState::InCaptureSet {
+            set: set.to_owned(),
+        }),
         _ => None,
     };
     parsed.ok_or_else(|| StoreError::Damaged {
@@ -68,6 +105,21 @@ pub fn state(store: &Store, digest: &str) -> Result<InputState, StoreError> {
         cf: "meta",
         what: format!("{key} = {text:?}"),
     })
+}
+
+/// Records that these pieces are read as the capture set `set`. Done before the set's first
+/// batch, so that no moment exists where part of a piece is stored and the piece looks new.
+/// One write per piece suffices: until the set has a record, a marked piece still stands as
+/// new.
+pub fn mark_pieces<'a>(
+    store: &Store,
+    set: &str,
+    pieces: impl IntoIterator<Item = &'a str>,
+) -> Result<(), StoreError> {
+    let mark = format!("{SET_MARK} {set}");
+    pieces
+        .into_iter()
+        .try_for_each(|piece| store.meta_put(&meta_key(piece), mark.as_bytes()))
 }
 
 /// Writes an input's batches with their progress record, skipping those an earlier run of
@@ -144,5 +196,47 @@ impl<'s> BatchWriter<'s> {
 
     pub fn rows_written(&self) -> u64 {
         self.rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dnsledger_store::Access;
+
+    #[test]
+    fn a_marked_piece_stands_as_its_set_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::ReadWrite).unwrap();
+        mark_pieces(&store, "set", ["a", "b"]).unwrap();
+        assert_eq!(
+            state(&store, "a").unwrap(),
+            InputState::New,
+            "nothing written yet"
+        );
+        store.meta_put("input/set", b"partial 40 3").unwrap();
+        let unfinished = InputState::InCaptureSet { set: "set".into() };
+        assert_eq!(state(&store, "b").unwrap(), unfinished);
+        assert_eq!(
+            state(&store, "set").unwrap(),
+            InputState::Partial {
+                max_rrsets: 40,
+                batches: 3
+            }
+        );
+        store.meta_put("input/set", b"done").unwrap();
+        assert_eq!(state(&store, "a").unwrap(), InputState::Done);
+        assert_eq!(state(&store, "b").unwrap(), InputState::Done);
+    }
+
+    #[test]
+    fn a_record_that_does_not_parse_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::ReadWrite).unwrap();
+        store.meta_put("input/x", b"in-set").unwrap();
+        assert!(matches!(
+            state(&store, "x"),
+            Err(StoreError::Damaged { .. })
+        ));
     }
 }

@@ -9,8 +9,10 @@ use crate::Reject;
 counters! {
     /// The ingest's own counters (the capture and sensor counters are kept beside them).
     pub struct IngestCounters {
-        /// Inputs read to their end by this run.
+        /// Inputs read to their end by this run (each piece of a capture set counts).
         inputs_done,
+        /// Of those, captures read as the pieces of one stream (a capture set).
+        captures_read_as_one_stream,
         /// Inputs skipped because an earlier run ingested all of them.
         inputs_already_done,
         /// Batches written by this run; batches skipped because an earlier run wrote them.

@@ -1,12 +1,14 @@
 //! `dnsledger ingest --db DIR FILE...`: captures, COF NDJSON and passivedns logs into the store.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use dnsledger_ingest::{ingest, IngestOptions, IngestStats, InputState};
+use dnsledger_ingest::{
+    ingest, plan, IngestError, IngestOptions, IngestStats, Input, InputReport, InputState,
+};
 use dnsledger_sensor::SensorConfig;
 use dnsledger_store::{Access, Store};
 use indicatif::ProgressBar;
@@ -20,7 +22,9 @@ pub struct IngestArgs {
     #[arg(long, default_value = "./dnsledger-data", value_name = "DIR")]
     db: PathBuf,
     /// Inputs: pcap/pcapng captures, COF NDJSON, passivedns logs, any gzip-compressed; the
-    /// format is told by the content. `-` = standard input (a capture; not resumable).
+    /// format is told by the content. The captures are read first, one after another as one
+    /// stream, in the order of their first packets; then the other inputs in this order.
+    /// `-` = standard input (a capture on its own; not resumable).
     #[arg(required = true, value_name = "FILE")]
     inputs: Vec<PathBuf>,
     /// Root hints for the sensor, in named.root format (default: the IANA root servers).
@@ -63,19 +67,28 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
     };
     let store = Store::open(&args.db, Access::ReadWrite)
         .with_context(|| format!("opening the store {}", args.db.display()))?;
+    let plan = plan(&store, &args.inputs).context("the store failed")?;
     let bar = progress_bar(&args.inputs);
     let mut stats = IngestStats::default();
     let mut status = exit::OK;
-    for path in &args.inputs {
-        status = status.max(ingest_one(&store, path, &options, &mut stats, &bar)?);
+    for error in &plan.refused {
+        eprintln!("dnsledger ingest: error: {error}");
+        status = exit::ERROR;
+    }
+    for input in &plan.inputs {
+        status = status.max(ingest_one(&store, input, &options, &mut stats, &bar)?);
         if options.stop.load(Ordering::Relaxed) {
             status = exit::INTERRUPTED;
             break;
         }
     }
     bar.finish_and_clear();
+    let one_stream = match stats.ingest.captures_read_as_one_stream {
+        0 => String::new(),
+        captures => format!(" ({captures} captures as one stream)"),
+    };
     eprintln!(
-        "dnsledger ingest: {} inputs read, {} already in the store; {} rows in {} batches written (durable), {} batches skipped",
+        "dnsledger ingest: {} inputs read{one_stream}, {} already in the store; {} rows in {} batches written (durable), {} batches skipped",
         stats.ingest.inputs_done,
         stats.ingest.inputs_already_done,
         stats.ingest.rows_written,
@@ -107,49 +120,48 @@ fn stop_on_signals() -> Result<Arc<AtomicBool>> {
 /// status; a failing store ends the run.
 fn ingest_one(
     store: &Store,
-    path: &Path,
+    input: &Input,
     options: &IngestOptions,
     stats: &mut IngestStats,
     bar: &ProgressBar,
 ) -> Result<u8> {
-    bar.set_message(path.display().to_string());
+    bar.set_message(input.to_string());
+    if let Input::CaptureSet(_) = input {
+        eprintln!("dnsledger ingest: {input}, in the order of their first packets");
+    }
     let start = bar.position();
     let mut progress = |bytes: u64| bar.set_position(start + bytes);
-    match ingest(store, path, options, stats, &mut progress) {
-        Ok(report) => {
-            if report.before == InputState::Done {
-                eprintln!(
-                    "dnsledger ingest: {}: already ingested, skipped",
-                    path.display()
-                );
-            }
-            if report.interrupted {
-                eprintln!(
-                    "dnsledger ingest: {}: interrupted; run the same ingest again to resume",
-                    path.display()
-                );
-            }
-            if let InputState::Partial { batches, .. } = report.before {
-                eprintln!(
-                    "dnsledger ingest: {}: resumed after {batches} durable batches",
-                    path.display()
-                );
-            }
-            Ok(match report.damage {
-                Some(damage) => {
-                    eprintln!(
-                        "dnsledger ingest: warning: {}: {damage}; the data before it was stored",
-                        path.display()
-                    );
-                    exit::DAMAGED_INPUT
-                }
-                None => exit::OK,
-            })
-        }
-        Err(dnsledger_ingest::IngestError::Store(error)) => Err(error).context("the store failed"),
+    match ingest(store, input, options, stats, &mut progress) {
+        Ok(report) => Ok(report_input(input, &report)),
+        Err(IngestError::Store(error)) => Err(error).context("the store failed"),
         Err(error) => {
             eprintln!("dnsledger ingest: error: {error}");
             Ok(exit::ERROR)
         }
+    }
+}
+
+/// Tells what became of one input; returns its exit status.
+fn report_input(input: &Input, report: &InputReport) -> u8 {
+    match report.before {
+        InputState::Done => eprintln!("dnsledger ingest: {input}: already ingested, skipped"),
+        InputState::Partial { batches, .. } => {
+            eprintln!("dnsledger ingest: {input}: resumed after {batches} durable batches")
+        }
+        _ => {}
+    }
+    if report.interrupted {
+        eprintln!("dnsledger ingest: {input}: interrupted; run the same ingest again to resume");
+    }
+    for damage in &report.damage {
+        eprintln!(
+            "dnsledger ingest: warning: {}: {}; the data before it was stored",
+            damage.path.display(),
+            damage.message
+        );
+    }
+    match report.damage.is_empty() {
+        true => exit::OK,
+        false => exit::DAMAGED_INPUT,
     }
 }

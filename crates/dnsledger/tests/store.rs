@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
@@ -269,25 +270,56 @@ fn ingesting_the_same_input_twice_counts_it_once() {
 #[test]
 fn an_ingest_killed_at_any_moment_resumes_to_the_same_store() {
     let reference = dump(&testbed_store("killed_reference"));
+    let capture = fixture(CAPTURE);
+    killed_at_moments_then_resumed("killed", &[&capture], &[&capture], &reference);
+}
+
+/// When a round kills the ingest: some time after it starts (while it creates the store and
+/// examines its inputs, or early in its batches), or some time after its first rows are
+/// visible to a reader, so that some kills land among the batches whatever the machine's
+/// speed.
+#[derive(Clone, Copy, Debug)]
+enum KillAt {
+    AfterStart(u64),
+    AfterFirstRows(u64),
+}
+
+const KILL_MOMENTS: [KillAt; 6] = [
+    KillAt::AfterStart(15),
+    KillAt::AfterStart(40),
+    KillAt::AfterStart(150),
+    KillAt::AfterFirstRows(0),
+    KillAt::AfterFirstRows(50),
+    KillAt::AfterFirstRows(200),
+];
+
+/// Runs `ingest INPUTS` in small batches (`--max-rrsets 40`) and SIGKILLs it at each of
+/// `KILL_MOMENTS`; after each kill the store must verify, and `ingest RERUN` must complete
+/// it to `reference`. At least one rerun must have resumed a partly written input.
+fn killed_at_moments_then_resumed(name: &str, inputs: &[&str], rerun: &[&str], reference: &str) {
     let hints = fixture("testbed/root.hints");
-    for (round, delay_ms) in [15u64, 40, 80, 150, 300].into_iter().enumerate() {
-        let db = scratch_dir(&format!("killed_{round}")).join("db");
+    let mut resumed = 0;
+    for (round, moment) in KILL_MOMENTS.into_iter().enumerate() {
+        let db = scratch_dir(&format!("{name}_{round}")).join("db");
         let db_text = db.to_str().unwrap().to_string();
-        let args = [
-            "ingest",
-            "--db",
-            &db_text,
-            "--root-hints",
-            &hints,
-            "--max-rrsets",
-            "40",
-            &fixture(CAPTURE),
-        ];
+        let small_batches = |inputs: &[&str]| {
+            let mut args = vec!["ingest", "--db", &db_text, "--root-hints", &hints];
+            args.extend(["--max-rrsets", "40"]);
+            args.extend_from_slice(inputs);
+            args.into_iter().map(String::from).collect::<Vec<_>>()
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
-            .args(args)
+            .args(small_batches(inputs))
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        let delay_ms = match moment {
+            KillAt::AfterStart(delay_ms) => delay_ms,
+            KillAt::AfterFirstRows(delay_ms) => {
+                wait_for_rows(&db, &mut child);
+                delay_ms
+            }
+        };
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
@@ -296,17 +328,163 @@ fn an_ingest_killed_at_any_moment_resumes_to_the_same_store() {
             assert_eq!(status, 0, "round {round}: {stdout}");
             assert!(stdout.contains("verify ok"), "round {round}: {stdout}");
         }
-        let (status, stderr) = {
-            let (status, _, stderr) = dnsledger(&args);
-            (status, stderr)
-        };
+        let rerun_args = small_batches(rerun);
+        let rerun_args: Vec<&str> = rerun_args.iter().map(String::as_str).collect();
+        let (status, _, stderr) = dnsledger(&rerun_args);
         assert_eq!(status, 0, "round {round}: {stderr}");
-        assert_eq!(
-            dump(&db),
-            reference,
-            "round {round} (killed after {delay_ms} ms)"
-        );
+        assert_eq!(dump(&db), reference, "round {round} (killed {moment:?} ms)");
+        resumed += usize::from(stderr.contains("resumed after"));
     }
+    assert!(resumed > 0, "no kill landed among the batches");
+}
+
+/// Waits until a reader sees rows in the store the child is writing, or the child is gone.
+fn wait_for_rows(db: &Path, child: &mut std::process::Child) {
+    let db_text = db.to_str().unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if db.join("CURRENT").exists() {
+            let (_, stdout, _) = dnsledger(&["stats", "--db", db_text]);
+            if stdout
+                .lines()
+                .any(|l| l.starts_with("rrset_rows ") && l != "rrset_rows 0")
+            {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// The attack capture cut into three pcap files at 1/3 and 2/3 of its records, in capture
+/// order: queries and their responses, and the referrals that teach the sensor who serves
+/// which zone, land on both sides of the cuts.
+fn split_capture(dir: &Path) -> Vec<String> {
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(fixture(CAPTURE)).unwrap();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let (header, records) = pcap_records(&bytes);
+    let cuts = [0, records.len() / 3, records.len() * 2 / 3, records.len()];
+    cuts.windows(2)
+        .enumerate()
+        .map(|(index, cut)| {
+            let path = dir.join(format!("piece{}.pcap", index + 1));
+            let content = [header, &records[cut[0]..cut[1]].concat()].concat();
+            std::fs::write(&path, content).unwrap();
+            path.to_string_lossy().into_owned()
+        })
+        .collect()
+}
+
+/// A classic little-endian pcap's global header and its records (header and data each).
+fn pcap_records(bytes: &[u8]) -> (&[u8], Vec<&[u8]>) {
+    let le_u32 = |at: &[u8]| u32::from_le_bytes(at[..4].try_into().unwrap());
+    assert_eq!(le_u32(bytes), 0xa1b2_c3d4, "a classic little-endian pcap");
+    let (header, mut rest) = bytes.split_at(24);
+    let mut records = Vec::new();
+    while !rest.is_empty() {
+        let captured = le_u32(&rest[8..]) as usize;
+        let (record, tail) = rest.split_at(16 + captured);
+        records.push(record);
+        rest = tail;
+    }
+    (header, records)
+}
+
+#[test]
+fn a_capture_split_in_three_and_given_in_any_order_gives_the_whole_dump() {
+    let reference = dump(&testbed_store("split_capture_whole"));
+    let dir = scratch_dir("split_capture");
+    let pieces = split_capture(&dir);
+    let [first, second, third] = [&pieces[0], &pieces[1], &pieces[2]].map(String::as_str);
+    let in_capture_order = format!("3 captures read as one stream ({first}, {second}, {third})");
+    for (name, order) in [
+        ("reverse", [third, second, first]),
+        ("shuffled", [second, third, first]),
+    ] {
+        let db = dir.join(name);
+        let (status, stderr) = ingest(&db, &order);
+        assert_eq!(status, 0, "{name}: {stderr}");
+        assert!(stderr.contains(&in_capture_order), "{name}: {stderr}");
+        assert!(
+            stderr.contains("3 inputs read (3 captures as one stream)"),
+            "{name}: {stderr}"
+        );
+        assert_eq!(dump(&db), reference, "pieces in {name} order");
+    }
+    // One command per piece loses what crosses the cuts: the one stream is what matters.
+    let apart = dir.join("apart");
+    for piece in [first, second, third] {
+        assert_eq!(ingest(&apart, &[piece]).0, 0);
+    }
+    assert_ne!(dump(&apart), reference, "the cuts split pairs or referrals");
+}
+
+#[test]
+fn the_pieces_of_an_ingested_capture_set_are_already_ingested_together_and_alone() {
+    let dir = scratch_dir("split_again");
+    let pieces = split_capture(&dir);
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let db = dir.join("db");
+    assert_eq!(ingest(&db, &[pieces[2], pieces[0], pieces[1]]).0, 0);
+    let before = dump(&db);
+    let (status, stderr) = ingest(&db, &pieces);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(stderr.matches("already ingested").count(), 3, "{stderr}");
+    assert!(stderr.contains("0 inputs read, 3 already"), "{stderr}");
+    assert_eq!(dump(&db), before);
+    let (status, stderr) = ingest(&db, &[pieces[1]]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.contains("already ingested"), "{stderr}");
+    assert_eq!(dump(&db), before);
+}
+
+#[test]
+fn a_truncated_piece_is_reported_and_the_stream_goes_on_with_the_next() {
+    let dir = scratch_dir("split_truncated");
+    let pieces = split_capture(&dir);
+    let first = std::fs::read(&pieces[0]).unwrap();
+    let (header, records) = pcap_records(&first);
+    let (last, before_last) = records.split_last().unwrap();
+    let clean_end = [header, &before_last.concat()].concat();
+    let cut_in_a_record = [&clean_end[..], &last[..last.len() / 2]].concat();
+    let clean_path = dir.join("clean_end.pcap");
+    let cut_path = dir.join("cut_in_a_record.pcap");
+    std::fs::write(&clean_path, clean_end).unwrap();
+    std::fs::write(&cut_path, cut_in_a_record).unwrap();
+    let [clean_path, cut_path] = [&clean_path, &cut_path].map(|p| p.to_str().unwrap());
+
+    let damaged = dir.join("damaged");
+    let (status, stderr) = ingest(&damaged, &[&pieces[2], cut_path, &pieces[1]]);
+    assert_eq!(status, 3, "{stderr}");
+    assert!(
+        stderr.contains(&format!("warning: {cut_path}: ")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("3 inputs read (3 captures as one stream)"),
+        "{stderr}"
+    );
+    let clean = dir.join("clean");
+    let (status, stderr) = ingest(&clean, &[&pieces[2], clean_path, &pieces[1]]);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        dump(&damaged),
+        dump(&clean),
+        "the same stream after the damage"
+    );
+}
+
+#[test]
+fn a_capture_set_killed_at_any_moment_resumes_to_the_whole_dump() {
+    let reference = dump(&testbed_store("killed_set_reference"));
+    let dir = scratch_dir("killed_set_pieces");
+    let pieces = split_capture(&dir);
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let reversed = [pieces[2], pieces[1], pieces[0]];
+    // The rerun names the pieces in another order: the set, and its batches, are the same.
+    killed_at_moments_then_resumed("killed_set", &reversed, &pieces, &reference);
 }
 
 #[test]
