@@ -396,7 +396,7 @@ impl Report<'_> {
 }
 
 /// CPU count, model and memory of this machine, from /proc.
-fn machine_description() -> String {
+pub(crate) fn machine_description() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = proc_field(&cpuinfo, "model name").unwrap_or("unknown CPU");
@@ -418,7 +418,7 @@ fn proc_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// 1234567 -> "1,234,567".
-fn thousands(value: u64) -> String {
+pub(crate) fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use xtask::bench::{self, BenchArgs};
+use xtask::bench_store::{self, BenchStoreArgs, ProbeArgs};
 use xtask::generate::{generate_files, GenParams};
 use xtask::hierarchy::{DEFAULT_DOMAINS, MAX_DOMAINS};
 
@@ -25,6 +26,11 @@ enum Command {
     GenCapture(GenCaptureArgs),
     /// Measures `dnsledger sensor` against tshark on a generated capture (one core each).
     Bench(BenchArgs),
+    /// Measures the history store on a generated history: ingest, lookups, scans, bytes.
+    BenchStore(BenchStoreArgs),
+    /// Part of bench-store: exact lookups in a fresh process (the cold case).
+    #[command(hide = true)]
+    StoreProbe(ProbeArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -60,5 +66,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(&args),
+        Command::BenchStore(args) => bench_store::run(&args),
+        Command::StoreProbe(args) => bench_store::probe(&args),
     }
 }

@@ -17,6 +17,8 @@ pub enum InputFormat {
     Cof,
     /// gamelinux/passivedns `||`-separated lines.
     PassiveDns,
+    /// A dnstap file (Frame Streams of `protobuf:dnstap.Dnstap`), e.g. a resolver's log.
+    Dnstap,
 }
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -97,6 +99,9 @@ pub fn detect(path: &Path) -> std::io::Result<Option<InputFormat>> {
 }
 
 fn classify(start: &[u8]) -> Option<InputFormat> {
+    if dnsledger_dnstap::detect(start) {
+        return Some(InputFormat::Dnstap);
+    }
     if start.len() >= 4 && CAPTURE_MAGICS.iter().any(|magic| start[..4] == *magic) {
         return Some(InputFormat::Capture);
     }

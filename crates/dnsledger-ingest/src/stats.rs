@@ -38,6 +38,7 @@ pub struct IngestStats {
     pub ingest: IngestCounters,
     pub capture: DecodeStats,
     pub sensor: SensorStats,
+    pub dnstap: dnsledger_dnstap::DnstapStats,
 }
 
 impl IngestStats {
@@ -64,6 +65,7 @@ impl IngestStats {
         let mut all = prefixed("ingest", self.ingest.counters());
         all.extend(prefixed("capture", self.capture.counters()));
         all.extend(prefixed("sensor", self.sensor.counters()));
+        all.extend(prefixed("dnstap", self.dnstap.counters()));
         all
     }
 }

@@ -149,7 +149,7 @@ impl AuthorityMap {
 }
 
 /// Every enclosing name of a canonical wire name, deepest (the name itself) first, root last.
-fn suffixes(name: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn suffixes(name: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(name);
     std::iter::from_fn(move || {
         let current = rest?;

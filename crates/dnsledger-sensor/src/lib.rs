@@ -11,7 +11,14 @@
 //! (`dnsledger-wire`), and stores nothing (sinks do). It never looks at the wall clock:
 //! all expiry follows packet time, so a capture replays identically.
 //!
-//! Main types: [`SensorConfig`], [`Sensor`], [`SensorStats`], [`RootHints`].
+//! Resolvers that report their own traffic (dnstap) enter through
+//! [`Sensor::handle_resolver_query`] and [`Sensor::handle_resolver_response`]: the same
+//! pairing and hardening, with the bailiwick the resolver reports instead of a reconstructed
+//! one; [`Sensor::handle_client_response`] takes a resolver's answers to its clients
+//! (client-side mode only).
+//!
+//! Main types: [`SensorConfig`], [`Sensor`], [`SensorStats`], [`RootHints`],
+//! [`ResolverReport`], [`live::FlushTimer`].
 //!
 //! Invariants: a record from a response that did not pair with an outstanding RD=0 query is
 //! never stored; an RRset whose owner is not at or below the bailiwick is never stored;
@@ -21,13 +28,14 @@
 pub mod aggregate;
 pub mod authority;
 mod hints;
+pub mod live;
 pub mod pair;
 mod rrsets;
 mod stats;
 
 use std::net::IpAddr;
 
-use dnsledger_capture::{ChecksumStatus, DnsPayload};
+use dnsledger_capture::{ChecksumStatus, DnsPayload, Transport};
 use dnsledger_rrset::{ObservationSink, RRset, SinkError};
 use dnsledger_wire::{opcode, rcode, rtype, Header, Message};
 
@@ -97,15 +105,86 @@ pub struct Sensor<S: ObservationSink> {
     last_flush_nanos: Option<i64>,
 }
 
-/// A response that paired with its query, ready for the hardening checks.
+/// A DNS message a resolver reports about its own upstream traffic (dnstap RESOLVER_QUERY
+/// and RESOLVER_RESPONSE) rather than one seen on the wire.
+///
+/// The resolver's port is deliberately absent: some resolvers report a wrong local port in
+/// responses (Unbound 1.17), so reported exchanges pair on everything else.
+#[derive(Clone, Copy, Debug)]
+pub struct ResolverReport<'a> {
+    /// When the query was sent, or when the response arrived.
+    pub ts_nanos: i64,
+    pub transport: Transport,
+    /// The resolver (the query's sender).
+    pub resolver: IpAddr,
+    /// The server asked (the response's sender) and its port.
+    pub server: IpAddr,
+    pub server_port: u16,
+    /// The DNS message.
+    pub data: &'a [u8],
+}
+
+/// The endpoints of an exchange, from the client's side: what a pairing key is made of
+/// besides the DNS id and the question.
+#[derive(Clone, Copy)]
+struct Endpoints {
+    transport: Transport,
+    client: IpAddr,
+    client_port: u16,
+    server: IpAddr,
+    server_port: u16,
+}
+
+impl Endpoints {
+    /// A payload's endpoints; a response is read mirrored.
+    fn of_payload(payload: &DnsPayload<'_>, side: Side) -> Endpoints {
+        let (client, client_port, server, server_port) = match side {
+            Side::Query => (payload.src, payload.src_port, payload.dst, payload.dst_port),
+            Side::Response => (payload.dst, payload.dst_port, payload.src, payload.src_port),
+        };
+        Endpoints {
+            transport: payload.transport,
+            client,
+            client_port,
+            server,
+            server_port,
+        }
+    }
+
+    /// A reported message's endpoints, with the resolver's port left out (always 0), so
+    /// that a query and its response pair whatever port the resolver reported.
+    fn of_report(report: &ResolverReport<'_>) -> Endpoints {
+        Endpoints {
+            transport: report.transport,
+            client: report.resolver,
+            client_port: 0,
+            server: report.server,
+            server_port: report.server_port,
+        }
+    }
+}
+
+/// Where the bailiwick of a response comes from.
+#[derive(Clone, Copy)]
+enum ZoneSource<'z> {
+    /// Reconstructed from the authority learned for the address that answered (captures).
+    Learned { server: IpAddr },
+    /// Reported by the resolver that asked (dnstap `query_zone`): wire form, any case.
+    Reported(&'z [u8]),
+    /// None: client-side data (the query had RD=1, or a resolver answered its client), used
+    /// only in client-side mode and stored without bailiwick.
+    ClientSide,
+}
+
+/// A response that may be used: paired with its query (or, for a resolver's own answer to
+/// a client, in no need of pairing), ready for the hardening checks.
 struct PairedResponse<'m, 'p> {
     message: &'m Message<'p>,
     header: Header,
-    server: IpAddr,
     qname: &'m [u8],
     qtype: u16,
     ts_nanos: i64,
-    recursion_desired: bool,
+    zone: ZoneSource<'m>,
 }
 
 impl<S: ObservationSink> Sensor<S> {
@@ -135,7 +214,8 @@ impl<S: ObservationSink> Sensor<S> {
         let to_server = self.config.dns_ports.contains(&payload.dst_port);
         let from_server = self.config.dns_ports.contains(&payload.src_port);
         if !is_response && to_server {
-            self.handle_query(payload, &message);
+            let endpoints = Endpoints::of_payload(payload, Side::Query);
+            self.handle_query(&endpoints, payload.ts_nanos, &message);
         } else if is_response && from_server {
             self.handle_response(payload, &message);
         } else {
@@ -144,14 +224,89 @@ impl<S: ObservationSink> Sensor<S> {
         self.flush_if_due(payload.ts_nanos)
     }
 
-    fn handle_query(&mut self, payload: &DnsPayload<'_>, message: &Message<'_>) {
-        let Some(key) = pair_key(payload, message, Side::Query, &mut self.qname_scratch) else {
+    /// A query the resolver reports having sent (dnstap RESOLVER_QUERY), remembered for
+    /// pairing like a query seen on the wire. Errors come only from the sink.
+    pub fn handle_resolver_query(&mut self, report: &ResolverReport<'_>) -> Result<(), SinkError> {
+        self.stats.messages += 1;
+        match Message::parse(report.data) {
+            Err(_) => self.stats.dropped_malformed_message += 1,
+            Ok(message) if message.header().qr => self.stats.dropped_wrong_direction += 1,
+            Ok(message) => {
+                self.handle_query(&Endpoints::of_report(report), report.ts_nanos, &message)
+            }
+        }
+        self.flush_if_due(report.ts_nanos)
+    }
+
+    /// A response the resolver reports having received (dnstap RESOLVER_RESPONSE) with the
+    /// zone it asked (`query_zone`, uncompressed wire form): it must pair with a reported
+    /// query and pass the same checks as a response on the wire; its bailiwick is `zone`,
+    /// which must enclose the question. Errors come only from the sink.
+    pub fn handle_resolver_response(
+        &mut self,
+        report: &ResolverReport<'_>,
+        zone: &[u8],
+    ) -> Result<(), SinkError> {
+        self.stats.messages += 1;
+        match Message::parse(report.data) {
+            Err(_) => self.stats.dropped_malformed_message += 1,
+            Ok(message) if !message.header().qr => self.stats.dropped_wrong_direction += 1,
+            Ok(message) => {
+                self.stats.responses += 1;
+                let endpoints = Endpoints::of_report(report);
+                let zone = ZoneSource::Reported(zone);
+                self.pair_and_use(&endpoints, report.ts_nanos, &message, zone);
+            }
+        }
+        self.flush_if_due(report.ts_nanos)
+    }
+
+    /// A resolver's own answer to one of its clients (dnstap CLIENT_RESPONSE): client-side
+    /// data, used only in client-side mode ([`SensorConfig::accept_recursion_desired`]) and
+    /// stored without bailiwick. It needs no pairing: the resolver composed it, so nothing
+    /// on the path can have forged it. Errors come only from the sink.
+    pub fn handle_client_response(&mut self, data: &[u8], ts_nanos: i64) -> Result<(), SinkError> {
+        self.stats.messages += 1;
+        match Message::parse(data) {
+            Err(_) => self.stats.dropped_malformed_message += 1,
+            Ok(message) if !message.header().qr => self.stats.dropped_wrong_direction += 1,
+            Ok(message) => {
+                self.stats.responses += 1;
+                self.use_unpaired(&message, ts_nanos);
+            }
+        }
+        self.flush_if_due(ts_nanos)
+    }
+
+    fn use_unpaired(&mut self, message: &Message<'_>, ts_nanos: i64) {
+        let mut qname = std::mem::take(&mut self.qname_scratch);
+        match single_question(message, &mut qname) {
+            Some((qtype, _)) => {
+                let response = PairedResponse {
+                    message,
+                    header: message.header(),
+                    qname: &qname,
+                    qtype,
+                    ts_nanos,
+                    zone: ZoneSource::ClientSide,
+                };
+                if self.passes_checks(&response) {
+                    self.use_response(&response);
+                }
+            }
+            None => self.stats.responses_dropped_no_single_question += 1,
+        }
+        self.qname_scratch = qname;
+    }
+
+    fn handle_query(&mut self, endpoints: &Endpoints, ts_nanos: i64, message: &Message<'_>) {
+        let Some(key) = pair_key(endpoints, message, &mut self.qname_scratch) else {
             self.stats.queries_dropped_no_single_question += 1;
             return;
         };
         self.stats.queries += 1;
         let query = PendingQuery {
-            ts_nanos: payload.ts_nanos,
+            ts_nanos,
             recursion_desired: message.header().rd,
         };
         match self.pairing.add_query(&key, query) {
@@ -167,23 +322,37 @@ impl<S: ObservationSink> Sensor<S> {
             self.stats.responses_dropped_bad_checksum += 1;
             return;
         }
-        // Taken out of `self` while the response borrows it, put back at the end.
-        let mut qname = std::mem::take(&mut self.qname_scratch);
-        if let Some(key) = pair_key(payload, message, Side::Response, &mut qname) {
-            self.pair_and_use(payload, message, &key);
-        } else {
-            self.stats.responses_dropped_no_single_question += 1;
-        }
-        self.qname_scratch = qname;
+        let endpoints = Endpoints::of_payload(payload, Side::Response);
+        let zone = ZoneSource::Learned {
+            server: payload.src,
+        };
+        self.pair_and_use(&endpoints, payload.ts_nanos, message, zone);
     }
 
     fn pair_and_use(
         &mut self,
-        payload: &DnsPayload<'_>,
+        endpoints: &Endpoints,
+        ts_nanos: i64,
         message: &Message<'_>,
-        key: &PairKeyRef<'_>,
+        zone: ZoneSource<'_>,
     ) {
-        let Some(query) = self.pairing.take_query(key, payload.ts_nanos) else {
+        // Taken out of `self` while the response borrows it, put back at the end.
+        let mut qname = std::mem::take(&mut self.qname_scratch);
+        match pair_key(endpoints, message, &mut qname) {
+            Some(key) => self.use_if_paired(&key, ts_nanos, message, zone),
+            None => self.stats.responses_dropped_no_single_question += 1,
+        }
+        self.qname_scratch = qname;
+    }
+
+    fn use_if_paired(
+        &mut self,
+        key: &PairKeyRef<'_>,
+        ts_nanos: i64,
+        message: &Message<'_>,
+        zone: ZoneSource<'_>,
+    ) {
+        let Some(query) = self.pairing.take_query(key, ts_nanos) else {
             self.stats.responses_dropped_unsolicited += 1;
             return;
         };
@@ -191,11 +360,13 @@ impl<S: ObservationSink> Sensor<S> {
         let response = PairedResponse {
             message,
             header: message.header(),
-            server: payload.src,
             qname: key.qname,
             qtype: key.qtype,
-            ts_nanos: payload.ts_nanos,
-            recursion_desired: query.recursion_desired,
+            ts_nanos,
+            zone: match query.recursion_desired {
+                true => ZoneSource::ClientSide,
+                false => zone,
+            },
         };
         if self.passes_checks(&response) {
             self.use_response(&response);
@@ -206,7 +377,8 @@ impl<S: ObservationSink> Sensor<S> {
     fn passes_checks(&mut self, response: &PairedResponse<'_, '_>) -> bool {
         let header = &response.header;
         let stats = &mut self.stats;
-        let counter = if response.recursion_desired && !self.config.accept_recursion_desired {
+        let client_side = matches!(response.zone, ZoneSource::ClientSide);
+        let counter = if client_side && !self.config.accept_recursion_desired {
             &mut stats.responses_dropped_recursion_desired
         } else if header.opcode != opcode::QUERY {
             &mut stats.responses_dropped_opcode
@@ -229,20 +401,13 @@ impl<S: ObservationSink> Sensor<S> {
     }
 
     fn use_response(&mut self, response: &PairedResponse<'_, '_>) {
-        let client_side = response.recursion_desired;
-        // The bailiwick is a suffix of the qname: it borrows the response, not the sensor.
+        let client_side = matches!(response.zone, ZoneSource::ClientSide);
         let bailiwick = match client_side {
             true => None,
-            false => {
-                let zone =
-                    self.authority
-                        .bailiwick(response.server, response.qname, response.qtype);
-                if zone.is_none() {
-                    self.stats.responses_dropped_unknown_server += 1;
-                    return;
-                }
-                zone
-            }
+            false => match self.bailiwick(response) {
+                Some(zone) => Some(zone),
+                None => return,
+            },
         };
         if self.splitter.load(response.message).is_err() {
             self.stats.responses_dropped_malformed_records += 1;
@@ -254,6 +419,29 @@ impl<S: ObservationSink> Sensor<S> {
         self.stats.responses_used_client_side += u64::from(client_side);
         let time = response.ts_nanos.div_euclid(NANOS_PER_SECOND);
         self.record_rrsets(bailiwick, time);
+    }
+
+    /// The zone whose data a resolver-side response may carry: a suffix of the qname, so it
+    /// borrows the response, not the sensor. `None` (counted) when there is none.
+    fn bailiwick<'q>(&mut self, response: &PairedResponse<'q, '_>) -> Option<&'q [u8]> {
+        let (qname, qtype) = (response.qname, response.qtype);
+        let (zone, counter) = match response.zone {
+            ZoneSource::Learned { server } => (
+                self.authority.bailiwick(server, qname, qtype),
+                &mut self.stats.responses_dropped_unknown_server,
+            ),
+            // The reported zone must enclose the question; its canonical form is then the
+            // qname's suffix of the same labels.
+            ZoneSource::Reported(zone) => (
+                authority::suffixes(qname).find(|suffix| suffix.eq_ignore_ascii_case(zone)),
+                &mut self.stats.responses_dropped_qname_outside_zone,
+            ),
+            ZoneSource::ClientSide => return None,
+        };
+        if zone.is_none() {
+            *counter += 1;
+        }
+        zone
     }
 
     /// Aggregates the loaded response's RRsets that lie within `bailiwick`, and learns
@@ -316,6 +504,14 @@ impl<S: ObservationSink> Sensor<S> {
         Ok(())
     }
 
+    /// Hands everything aggregated so far to the sink and flushes the sink's buffers, so
+    /// that it becomes visible: what a live input does on its wall-clock timer
+    /// ([`live::FlushTimer`]).
+    pub fn flush_output(&mut self) -> Result<(), SinkError> {
+        self.flush()?;
+        self.sink.flush()
+    }
+
     /// Hands everything aggregated so far to the sink.
     pub fn flush(&mut self) -> Result<(), SinkError> {
         if self.aggregator.is_empty() {
@@ -364,31 +560,34 @@ enum Side {
     Response,
 }
 
-/// The pairing key of a message, its qname written into `qname`; a response reads its
-/// endpoints mirrored. `None` unless the message has exactly one question.
+/// The pairing key of a message between `endpoints`, its qname written into `qname`.
+/// `None` unless the message has exactly one question.
 fn pair_key<'q>(
-    payload: &DnsPayload<'_>,
+    endpoints: &Endpoints,
     message: &Message<'_>,
-    side: Side,
     qname: &'q mut Vec<u8>,
 ) -> Option<PairKeyRef<'q>> {
-    let header = message.header();
-    let question = message.question().filter(|_| header.qdcount == 1)?;
-    let (client, client_port, server, server_port) = match side {
-        Side::Query => (payload.src, payload.src_port, payload.dst, payload.dst_port),
-        Side::Response => (payload.dst, payload.dst_port, payload.src, payload.src_port),
-    };
-    qname.clear();
-    question.qname.write_canonical(qname);
+    let (qtype, qclass) = single_question(message, qname)?;
     Some(PairKey {
-        transport: payload.transport,
-        client,
-        client_port,
-        server,
-        server_port,
-        id: header.id,
-        qtype: question.qtype,
-        qclass: question.qclass,
+        transport: endpoints.transport,
+        client: endpoints.client,
+        client_port: endpoints.client_port,
+        server: endpoints.server,
+        server_port: endpoints.server_port,
+        id: message.header().id,
+        qtype,
+        qclass,
         qname: &qname[..],
     })
+}
+
+/// The question's type and class, its canonical qname written into `qname`; `None` unless
+/// the message has exactly one question.
+fn single_question(message: &Message<'_>, qname: &mut Vec<u8>) -> Option<(u16, u16)> {
+    let question = message
+        .question()
+        .filter(|_| message.header().qdcount == 1)?;
+    qname.clear();
+    question.qname.write_canonical(qname);
+    Some((question.qtype, question.qclass))
 }

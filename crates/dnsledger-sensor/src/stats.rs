@@ -47,6 +47,9 @@ counters! {
         responses_dropped_rcode_nxdomain,
         /// Responses from an address not known to serve any zone enclosing the question.
         responses_dropped_unknown_server,
+        /// Resolver-reported responses whose reported zone (dnstap `query_zone`) does not
+        /// enclose the question.
+        responses_dropped_qname_outside_zone,
         /// Responses whose records could not be parsed, or whose rdata does not fit its type.
         responses_dropped_malformed_records,
         /// Responses that fed the history.

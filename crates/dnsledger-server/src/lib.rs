@@ -7,9 +7,12 @@
 //! blocking thread whose rows stream out through a bounded channel ([`answer`]); keys,
 //! quotas and the audit log come from `dnsledger-keys`.
 //!
-//! What it is not: it never writes the store. It opens it as a reader beside any writer
-//! and catches up every second, so an `ingest` running meanwhile shows up within about
-//! a second.
+//! What it is not, by default: a writer. It opens the store as a reader beside any writer
+//! and catches up every second, so an `ingest` running meanwhile shows up within about a
+//! second. Started as the store's writer ([`ServerConfig::writer`], `serve
+//! --accept-submissions`), it takes sensors' batches at `POST /api/v1/submit` ([`submit`]),
+//! each written with its batch id in one atomic durable write; then no `ingest` can run
+//! beside it.
 //!
 //! Main types: [`Server`] (bind, then run until shutdown), [`ServerConfig`].
 
@@ -26,6 +29,7 @@ mod routes;
 mod server;
 mod service;
 mod state;
+mod submit;
 mod ui;
 
 pub use server::Server;

@@ -305,6 +305,7 @@ fn other_paths(paths: &mut Map<String, Value>) {
             true,
         ),
     );
+    paths.insert("/api/v1/submit".into(), submit_operation());
     paths.insert(
         "/openapi.json".into(),
         json_operation("this document", vec![], json!({"type": "object"}), false),
@@ -323,19 +324,72 @@ fn other_paths(paths: &mut Map<String, Value>) {
     paths.insert("/".into(), index);
 }
 
+/// `POST /api/v1/submit`: a sensor's batch (dnsledger-submit's protocol).
+fn submit_operation() -> Value {
+    let header = |name: &str, required: bool, schema: Value, description: &str| json!({"name": name, "in": "header", "required": required, "schema": schema, "description": description});
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({
+            "description": "the batch is durable in the store: written now, or already before (duplicate, nothing written)",
+            "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["accepted", "batch", "duplicate"],
+                "properties": {
+                    "accepted": {"type": "integer", "minimum": 0},
+                    "batch": {"type": "string"},
+                    "duplicate": {"type": "boolean"}
+                }
+            }}}
+        }),
+    );
+    for (status, description) in [
+        ("400", "bad X-Batch-Id, body not gzip, or a bad line: the batch is refused whole"),
+        ("401", "key without the submit scope, revoked or expired"),
+        ("403", "missing or unknown key"),
+        ("413", "body or decompressed text over 64 MiB"),
+        ("415", "Content-Encoding other than gzip or identity"),
+        ("500", "the store could not write the batch: send it again"),
+        ("503", "not started with --accept-submissions, busy, or too many concurrent submissions for the key: send it again later"),
+    ] {
+        responses.insert(status.into(), text_response(description));
+    }
+    json!({"post": {
+        "summary": "a sensor's batch of observations, stored exactly once",
+        "parameters": [
+            header("X-Batch-Id", true, json!({"type": "string"}), "SENSOR/SEQUENCE: the batch's idempotency key"),
+            header("Content-Encoding", false, json!({"type": "string", "enum": ["gzip", "identity"]}), "gzip (what sensors send) or none"),
+        ],
+        "requestBody": {
+            "required": true,
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}}
+            },
+            "description": "COF NDJSON as `dnsledger sensor` writes it: one RRset per line with rrname, rrtype, rdata (array), bailiwick, count, time_first, time_last"
+        },
+        "responses": responses
+    }})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_path_template_has_a_get_with_responses() {
+    fn every_path_template_has_an_operation_with_responses() {
         let document = document();
         let paths = document["paths"].as_object().unwrap();
         assert!(paths.len() >= 20, "{} paths", paths.len());
         for (path, item) in paths {
-            let responses = item["get"]["responses"].as_object().unwrap();
+            let method = if path == "/api/v1/submit" {
+                "post"
+            } else {
+                "get"
+            };
+            let responses = item[method]["responses"].as_object().unwrap();
             assert!(responses.contains_key("200"), "{path}");
-            for param in item["get"]["parameters"].as_array().into_iter().flatten() {
+            for param in item[method]["parameters"].as_array().into_iter().flatten() {
                 if param["in"] == "path" {
                     let name = param["name"].as_str().unwrap();
                     assert!(path.contains(&format!("{{{name}}}")), "{path} lacks {name}");

@@ -69,6 +69,8 @@ pub enum Route {
     KeyInfo,
     /// `/api/v1/stats`: store size and rows.
     Stats,
+    /// `POST /api/v1/submit`: a sensor's batch of observations.
+    Submit,
     OpenApi,
     Metrics,
     /// `/` and `/ui/...`: the web UI's page and assets.
@@ -116,6 +118,7 @@ pub fn route(raw_path: &str) -> Result<Route, RouteError> {
         ["api", "v1", "interpret"] => Ok(Route::Interpret),
         ["api", "v1", "key"] => Ok(Route::KeyInfo),
         ["api", "v1", "stats"] => Ok(Route::Stats),
+        ["api", "v1", "submit"] => Ok(Route::Submit),
         ["openapi.json"] => Ok(Route::OpenApi),
         ["metrics"] => Ok(Route::Metrics),
         [] => Ok(Route::Ui {
@@ -247,6 +250,7 @@ mod tests {
             })
         );
         assert_eq!(route("/openapi.json"), Ok(Route::OpenApi));
+        assert_eq!(route("/api/v1/submit"), Ok(Route::Submit));
         assert_eq!(
             route("/"),
             Ok(Route::Ui {

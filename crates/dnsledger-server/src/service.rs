@@ -16,16 +16,17 @@ use crate::answer::{self, End, Framing, Out, Start};
 use crate::auth::{Caller, Refusal};
 use crate::routes::{self, Route, RouteError, Verb};
 use crate::state::{now, Exchange, State};
-use crate::{circl, dnsdb, native, openapi, ui};
+use crate::{circl, dnsdb, native, openapi, submit, ui};
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
 /// Answers one request; never fails (every problem is a status and a one-line body).
-pub async fn handle<B>(
-    state: Arc<State>,
-    request: Request<B>,
-) -> Result<Response<Body>, Infallible> {
-    let (parts, _body) = request.into_parts();
+pub async fn handle<B>(state: Arc<State>, request: Request<B>) -> Result<Response<Body>, Infallible>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = request.into_parts();
     let route = routes::route(parts.uri.path());
     let mut exchange = Exchange {
         endpoint: route.as_ref().map_or("unknown", endpoint_label),
@@ -38,22 +39,16 @@ pub async fn handle<B>(
         started: Instant::now(),
     };
     let response = match (&parts.method, route) {
+        (&Method::POST, Ok(Route::Submit)) => {
+            let answer = submit::submit(&state, &parts, body, &mut exchange).await;
+            refused_or(&state, &exchange, answer)
+        }
+        (_, Ok(Route::Submit)) => not_allowed("POST"),
         (&Method::GET | &Method::HEAD, Ok(route)) => {
-            match dispatch(&state, &parts, &mut exchange, route).await {
-                Ok(response) => response,
-                Err(refusal) => {
-                    state.audit(&exchange, 0, refusal.status.as_u16());
-                    plain(refusal.status, &refusal.message)
-                }
-            }
+            let answer = dispatch(&state, &parts, &mut exchange, route).await;
+            refused_or(&state, &exchange, answer)
         }
-        (_, Ok(_)) => {
-            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "only GET is served");
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            response
-        }
+        (_, Ok(_)) => not_allowed("GET, HEAD"),
         (_, Err(RouteError::NotFound)) => plain(StatusCode::NOT_FOUND, "no such endpoint"),
         (_, Err(RouteError::BadEncoding)) => plain(
             StatusCode::BAD_REQUEST,
@@ -66,6 +61,30 @@ pub async fn handle<B>(
         exchange.started.elapsed(),
     );
     Ok(response)
+}
+
+/// The answer, or the refusal as a one-line answer (and an audit line).
+fn refused_or(
+    state: &State,
+    exchange: &Exchange,
+    answer: Result<Response<Body>, Refusal>,
+) -> Response<Body> {
+    answer.unwrap_or_else(|refusal| {
+        state.audit(exchange, 0, refusal.status.as_u16());
+        plain(refusal.status, &refusal.message)
+    })
+}
+
+/// 405 with the methods the endpoint takes.
+fn not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = plain(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("only {allow} is served here"),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
 }
 
 async fn dispatch(
@@ -107,6 +126,8 @@ async fn dispatch(
         Route::OpenApi => Ok(json_response(StatusCode::OK, openapi::document())),
         Route::Metrics => Ok(state.metrics.render(&state.store)),
         Route::Ui { asset } => ui::asset(&asset),
+        // POST only, answered before dispatching.
+        Route::Submit => Err(Refusal::new(StatusCode::METHOD_NOT_ALLOWED, "POST only")),
     }
 }
 
@@ -131,6 +152,7 @@ fn endpoint_label(route: &Route) -> &'static str {
         Route::OpenApi => "openapi",
         Route::Metrics => "metrics",
         Route::Ui { .. } => "ui",
+        Route::Submit => "api_submit",
     }
 }
 

@@ -8,6 +8,7 @@ use dnsledger_keys::{AuditEntry, AuditLog, Keyring, Quotas};
 use dnsledger_store::{Access, Store};
 
 use crate::metrics::Metrics;
+use crate::submit::Submissions;
 use crate::ServerError;
 
 /// How `dnsledger serve` runs.
@@ -22,6 +23,9 @@ pub struct ServerConfig {
     pub query_budget: Duration,
     /// Rows per answer for keys without their own `results_max`.
     pub results_max: u64,
+    /// The server is the store's one writer (RocksDB's lock): it accepts submissions, and
+    /// collectors running in-process write through it. No `ingest` can run beside it.
+    pub writer: bool,
 }
 
 impl ServerConfig {
@@ -32,6 +36,7 @@ impl ServerConfig {
             tls: None,
             query_budget: Duration::from_secs(120),
             results_max: 1_000_000,
+            writer: false,
         }
     }
 }
@@ -42,24 +47,34 @@ pub struct State {
     pub quotas: Quotas,
     pub audit: AuditLog,
     pub metrics: Metrics,
+    /// Present when the server is the store's writer.
+    pub submissions: Option<Submissions>,
     pub config: ServerConfig,
 }
 
 impl State {
-    /// Opens the store as a reader beside any writer (creating an empty one first when the
-    /// directory holds none, so a fresh server answers instead of failing).
+    /// Opens the store: as its writer for a writing server, otherwise as a reader beside any
+    /// writer (creating an empty one first when the directory holds none, so a fresh server
+    /// answers instead of failing). A writer answers queries from the same instance, so it
+    /// sees every write at once and needs no catching up.
     pub fn open(config: ServerConfig) -> Result<State, ServerError> {
         let db = &config.db;
-        if !db.join("CURRENT").exists() {
-            drop(Store::open(db, Access::ReadWrite)?);
-        }
-        let store = Arc::new(Store::open(db, Access::ReadOnly)?);
+        let store = match config.writer {
+            true => Store::open(db, Access::ReadWrite)?,
+            false => {
+                if !db.join("CURRENT").exists() {
+                    drop(Store::open(db, Access::ReadWrite)?);
+                }
+                Store::open(db, Access::ReadOnly)?
+            }
+        };
         Ok(State {
             keyring: Keyring::load(db)?,
             quotas: Quotas::open(db),
             audit: AuditLog::open(db)?,
             metrics: Metrics::new(),
-            store,
+            store: Arc::new(store),
+            submissions: config.writer.then(Submissions::default),
             config,
         })
     }

@@ -22,7 +22,9 @@
 //!   [`NameBuf`]: an owned canonical name; [`is_subdomain_wire`] for hot paths.
 //! * [`Record::canonical_rdata`]: canonical rdata bytes; [`rdata_to_text`] turns them into
 //!   presentation text, [`rdata_generic`] into the RFC 3597 `\#` form;
-//!   [`rdata_from_text`] reads presentation text back into canonical rdata.
+//!   [`rdata_from_text`] reads presentation text back into canonical rdata
+//!   ([`rdata_from_text_in`] and [`NameBuf::from_text_in`] with names relative to an
+//!   origin, as master files write them; [`ttl_from_text`] for their TTLs).
 //! * [`type_name`], [`type_from_name`], [`is_dnssec_type`] and the number registries
 //!   [`rtype`], [`rcode`], [`class`], [`opcode`].
 //! * [`WireError`]: why something could not be read.
@@ -81,5 +83,6 @@ pub use name::{
     MAX_POINTER_HOPS,
 };
 pub use rdata::format::{push_rdata_text, rdata_generic, rdata_to_text};
-pub use rdata::scan::rdata_from_text;
+pub use rdata::scan::{rdata_from_text, rdata_from_text_in};
+pub use text::parse_ttl as ttl_from_text;
 pub use types::{class, is_dnssec_type, opcode, rcode, rtype, type_from_name, type_name};

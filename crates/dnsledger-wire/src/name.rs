@@ -311,6 +311,14 @@ impl NameBuf {
         let wire = text::name_wire_from_text(s)?;
         Ok(NameBuf(wire.into_boxed_slice()))
     }
+
+    /// Parses presentation text as a master file (RFC 1035 section 5.1) reads a name:
+    /// `@` is `origin`, a name ending in an unescaped dot is absolute, any other is relative
+    /// to `origin`. Escapes and case folding as [`NameBuf::from_text`].
+    pub fn from_text_in(s: &str, origin: &NameBuf) -> Result<NameBuf, WireError> {
+        let wire = text::name_wire_from_text_in(s, origin.as_wire())?;
+        Ok(NameBuf(wire.into_boxed_slice()))
+    }
 }
 
 impl fmt::Display for NameBuf {
@@ -545,6 +553,32 @@ mod tests {
             Err(WireError::UnexpectedPointer)
         );
         assert_eq!(NameBuf::from_wire(b""), Err(WireError::Truncated));
+    }
+
+    #[test]
+    fn names_relative_to_an_origin() {
+        let origin = nb("example.com.");
+        let cases = [
+            ("@", "example.com."),
+            ("www", "www.example.com."),
+            ("WWW.Sub", "www.sub.example.com."),
+            ("www.other.", "www.other."),
+            (".", "."),
+            (r"a\.", r"a\..example.com."),
+            (r"a\\.", r"a\\."),
+            (r"a\046", r"a\..example.com."),
+            (r"a\\\046", r"a\\\..example.com."),
+        ];
+        for (text, want) in cases {
+            let name = NameBuf::from_text_in(text, &origin).unwrap();
+            assert_eq!(name.to_text(), want, "{text}");
+        }
+        let long_origin = NameBuf::from_text(&vec!["a".repeat(63); 3].join(".")).unwrap();
+        assert_eq!(
+            NameBuf::from_text_in(&"b".repeat(63), &long_origin),
+            Err(WireError::NameTooLong)
+        );
+        assert!(NameBuf::from_text_in("", &origin).is_err());
     }
 
     #[test]

@@ -76,6 +76,40 @@ pub(crate) fn name_wire_from_text(s: &str) -> Result<Vec<u8>, WireError> {
     Ok(wire)
 }
 
+/// Parses a name's presentation text relative to `origin` (a canonical wire name), as
+/// master files read names: `@` is the origin, a name ending in an unescaped dot is
+/// absolute, any other is completed with the origin.
+pub(crate) fn name_wire_from_text_in(s: &str, origin: &[u8]) -> Result<Vec<u8>, WireError> {
+    if s == "@" {
+        return Ok(origin.to_vec());
+    }
+    let mut wire = name_wire_from_text(s)?;
+    if is_absolute(s) {
+        return Ok(wire);
+    }
+    wire.pop(); // the root label; the origin brings its own
+    wire.extend_from_slice(origin);
+    if wire.len() > MAX_NAME_LEN {
+        return Err(WireError::NameTooLong);
+    }
+    Ok(wire)
+}
+
+/// Whether name text ends with a dot that no backslash escapes (`a.` yes, `a\.` no,
+/// `a\\.` yes).
+fn is_absolute(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    let mut last_was_dot = false;
+    while let Some(c) = bytes.next() {
+        last_was_dot = c == b'.';
+        if c == b'\\' && bytes.next().is_some_and(|d| d.is_ascii_digit()) {
+            bytes.next();
+            bytes.next();
+        }
+    }
+    last_was_dot
+}
+
 /// Patches the length byte of the label that starts at `label_start`.
 fn close_label(wire: &mut [u8], label_start: usize) -> Result<(), WireError> {
     let len = wire.len() - label_start - 1;
@@ -248,7 +282,7 @@ pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
 
 /// A TTL as `dns.ttl.from_text` reads it: decimal seconds or BIND units (`1w2d3h4m5s`,
 /// any case), at most 2^32 - 1.
-pub(crate) fn parse_ttl(s: &str) -> Result<u32, WireError> {
+pub fn parse_ttl(s: &str) -> Result<u32, WireError> {
     const BAD: WireError = WireError::BadText("bad TTL");
     let total = match parse_decimal(s) {
         Some(v) => v,

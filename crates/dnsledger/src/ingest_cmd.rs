@@ -65,8 +65,13 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
         max_rrsets: args.max_rrsets,
         stop: stop_on_signals()?,
     };
-    let store = Store::open(&args.db, Access::ReadWrite)
-        .with_context(|| format!("opening the store {}", args.db.display()))?;
+    let store = Store::open(&args.db, Access::ReadWrite).with_context(|| {
+        format!(
+            "opening the store {} (if another process holds its lock, e.g. a server started \
+             with --accept-submissions, send to it with `dnsledger sensor --output http://...`)",
+            args.db.display()
+        )
+    })?;
     let plan = plan(&store, &args.inputs).context("the store failed")?;
     let bar = progress_bar(&args.inputs);
     let mut stats = IngestStats::default();

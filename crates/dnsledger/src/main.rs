@@ -5,10 +5,15 @@ mod demo_cmd;
 mod dump_cmd;
 mod ingest_cmd;
 mod keys_cmd;
+mod live;
+mod output;
 mod query_cmd;
 mod remote;
 mod sensor_cmd;
+mod sensor_dnstap;
 mod serve_cmd;
+mod submit_cmd;
+mod zone_cmd;
 
 use std::process::ExitCode;
 
@@ -25,7 +30,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Reads captures, pairs and hardens DNS traffic, and writes aggregated RRsets as COF NDJSON.
-    Sensor(sensor_cmd::SensorArgs),
+    Sensor(Box<sensor_cmd::SensorArgs>),
     /// Adds captures, COF NDJSON or passivedns logs to the history store (resumable, exactly once).
     Ingest(ingest_cmd::IngestArgs),
     /// Asks the history store, with dnsdbq's options.
@@ -36,10 +41,16 @@ enum Command {
     Stats(dump_cmd::StatsArgs),
     /// Serves the store over HTTP: DNSDB API v2/v1, CIRCL passive DNS, web UI, metrics.
     Serve(serve_cmd::ServeArgs),
+    /// Sends the batches a sensor left in its spool to a server, oldest first.
+    Submit(submit_cmd::SubmitCmdArgs),
     /// Creates, lists and revokes the API keys of a store's server.
     Keys(keys_cmd::KeysArgs),
     /// Ingests the bundled captures, creates a key and serves them on 127.0.0.1:8053.
     Demo(demo_cmd::DemoArgs),
+    /// Imports a zone's master files (or dig/kdig AXFR output) as zone-file rows, exactly once.
+    ImportZone(zone_cmd::ImportZoneArgs),
+    /// Rebuilds a zone from history as a master file (delegation, glue and the zone's own data).
+    ZoneExport(zone_cmd::ZoneExportArgs),
 }
 
 /// Exit statuses, documented in the README.
@@ -66,8 +77,11 @@ fn main() -> ExitCode {
         Command::Dump(args) => dump_cmd::dump(&args),
         Command::Stats(args) => dump_cmd::stats(&args),
         Command::Serve(args) => serve_cmd::run(&args),
+        Command::Submit(args) => submit_cmd::run(&args),
         Command::Keys(args) => keys_cmd::run(&args),
         Command::Demo(args) => demo_cmd::run(&args),
+        Command::ImportZone(args) => zone_cmd::import_zone(&args),
+        Command::ZoneExport(args) => zone_cmd::zone_export(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,29 +1,46 @@
 //! `dnsledger sensor --read FILE...`: captures in, COF NDJSON RRsets out.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use dnsledger_capture::{CaptureReader, DecodeStats, Decoder, DecoderConfig};
-use dnsledger_rrset::{CofSink, SinkError};
+use dnsledger_rrset::SinkError;
 use dnsledger_sensor::{RootHints, Sensor, SensorConfig, SensorStats};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::exit;
+use crate::output::{OutputSink, SubmitArgs};
+use crate::sensor_dnstap::{DnstapArgs, DnstapInput};
 
 #[derive(Args, Debug)]
 pub struct SensorArgs {
-    /// Capture files to read (pcap, pcapng, either gzip-compressed; `-` = standard input).
-    /// Read in order through one sensor, so a query in one file pairs with its response in
-    /// the next.
-    #[arg(long = "read", short = 'r', required = true, num_args = 1.., value_name = "FILE")]
+    /// Capture files to read (pcap, pcapng, dnstap, any gzip-compressed; `-` = standard
+    /// input, a capture). Read in order through one sensor, so a query in one file pairs with
+    /// its response in the next.
+    #[arg(long = "read", short = 'r', required_unless_present_any = ["dnstap", "interface"], num_args = 1.., value_name = "FILE")]
     read: Vec<PathBuf>,
 
-    /// Where to write the aggregated RRsets (COF NDJSON); `-` = standard output.
-    #[arg(long, short = 'o', default_value = "-", value_name = "PATH")]
+    #[command(flatten)]
+    dnstap: DnstapArgs,
+
+    #[command(flatten)]
+    live: crate::live::LiveArgs,
+
+    /// Live inputs: seconds (wall clock) between two flushes of the aggregated RRsets.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    flush_interval: f64,
+
+    /// Where the aggregated RRsets go: a file of COF NDJSON (`-` = standard output), a
+    /// dnsledger server (`http(s)://HOST:PORT`, batches submitted with the options below), or
+    /// a local store written directly (`db:DIR`).
+    #[arg(long, short = 'o', default_value = "-", value_name = "PATH|URL|db:DIR")]
     output: PathBuf,
+
+    #[command(flatten)]
+    submit: SubmitArgs,
 
     /// Root hints in named.root zone-file format (default: the IANA root servers).
     #[arg(long, value_name = "FILE")]
@@ -57,23 +74,40 @@ pub struct SensorArgs {
 
 pub fn run(args: &SensorArgs) -> Result<u8> {
     let config = sensor_config(args)?;
-    let output = open_output(&args.output)?;
+    let flush_interval = flush_interval(args)?;
+    let output = OutputSink::open(&args.output, &args.submit)?;
+    if let Some(interface) = &args.live.interface {
+        let json = args.stats_json.as_deref();
+        return crate::live::run(&args.live, interface, config, flush_interval, output, json);
+    }
     let mut decoder = Decoder::new(DecoderConfig {
         dns_ports: args.dns_ports.clone(),
         ..DecoderConfig::default()
     });
-    let mut sensor = Sensor::new(config, CofSink::new(output));
+    let mut sensor = Sensor::new(config, output);
     let progress = progress_bar(&args.read);
+    let mut dnstap = DnstapInput::new(&args.dnstap, args.accept_rd);
     let mut status = exit::OK;
     for path in &args.read {
-        let outcome = read_capture(path, &mut decoder, &mut sensor, &progress)?;
+        let outcome = match DnstapInput::claims(path) {
+            true => dnstap.read_file(path, &mut sensor, &progress)?,
+            false => read_capture(path, &mut decoder, &mut sensor, &progress)?,
+        };
         status = status.max(outcome);
     }
     progress.finish_and_clear();
+    dnstap.receive(&mut sensor, flush_interval)?;
     decoder.finish();
-    let (_sink, sensor_stats) = sensor.finish().context("writing the output")?;
-    report(decoder.stats(), &sensor_stats, args.stats_json.as_deref())?;
-    Ok(status)
+    let (output, sensor_stats) = sensor.finish().context("writing the output")?;
+    let (submit_stats, output_status) = output.finish()?;
+    report(
+        decoder.stats(),
+        &sensor_stats,
+        &submit_stats,
+        &dnstap.counters(),
+        args.stats_json.as_deref(),
+    )?;
+    Ok(status.max(output_status))
 }
 
 fn sensor_config(args: &SensorArgs) -> Result<SensorConfig> {
@@ -92,6 +126,13 @@ fn sensor_config(args: &SensorArgs) -> Result<SensorConfig> {
     })
 }
 
+fn flush_interval(args: &SensorArgs) -> Result<Duration> {
+    Duration::try_from_secs_f64(args.flush_interval)
+        .ok()
+        .filter(|interval| !interval.is_zero())
+        .context("--flush-interval must be a positive number of seconds")
+}
+
 /// Root hints from a named.root-format file, or the IANA root servers.
 pub fn load_root_hints(path: Option<&Path>) -> Result<RootHints> {
     let Some(path) = path else {
@@ -100,14 +141,6 @@ pub fn load_root_hints(path: Option<&Path>) -> Result<RootHints> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading root hints {}", path.display()))?;
     RootHints::parse(&text).with_context(|| format!("in {}", path.display()))
-}
-
-fn open_output(path: &Path) -> Result<Box<dyn Write>> {
-    if path.as_os_str() == "-" {
-        return Ok(Box::new(BufWriter::new(std::io::stdout().lock())));
-    }
-    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    Ok(Box::new(BufWriter::new(file)))
 }
 
 /// A byte progress bar over all inputs; invisible when stderr is not a terminal.
@@ -131,10 +164,10 @@ const PROGRESS_EVERY_FRAMES: u64 = 16 * 1024;
 /// Reads one capture through the decoder into the sensor. A file that cannot be opened is
 /// an error line and `exit::ERROR`; damage part-way is reported and `exit::DAMAGED_INPUT`;
 /// only a failing output aborts the run.
-fn read_capture<W: Write>(
+fn read_capture(
     path: &Path,
     decoder: &mut Decoder,
-    sensor: &mut Sensor<CofSink<W>>,
+    sensor: &mut Sensor<OutputSink>,
     progress: &ProgressBar,
 ) -> Result<u8> {
     let mut reader = match CaptureReader::open(path) {
@@ -196,12 +229,23 @@ fn summary_line(capture: &DecodeStats, sensor: &SensorStats) -> String {
 }
 
 /// Counters on stderr, every non-zero one by name; optionally all of them as JSON.
-fn report(capture: &DecodeStats, sensor: &SensorStats, json_path: Option<&Path>) -> Result<()> {
+fn report(
+    capture: &DecodeStats,
+    sensor: &SensorStats,
+    submit: &[(&'static str, u64)],
+    dnstap: &[(&'static str, u64)],
+    json_path: Option<&Path>,
+) -> Result<()> {
     let mut err = std::io::stderr().lock();
     writeln!(err, "{}", summary_line(capture, sensor))?;
     let capture = capture.counters();
     let sensor = sensor.counters();
-    for (section, counters) in [("capture", &capture), ("sensor", &sensor)] {
+    for (section, counters) in [
+        ("capture", &capture[..]),
+        ("sensor", &sensor),
+        ("submit", submit),
+        ("dnstap", dnstap),
+    ] {
         for (name, value) in counters.iter().filter(|(_, v)| *v > 0) {
             writeln!(err, "{section}.{name} {value}")?;
         }
@@ -210,6 +254,8 @@ fn report(capture: &DecodeStats, sensor: &SensorStats, json_path: Option<&Path>)
         let all = capture.iter().map(|(n, v)| (format!("capture.{n}"), *v));
         let all: Vec<(String, u64)> = all
             .chain(sensor.iter().map(|(n, v)| (format!("sensor.{n}"), *v)))
+            .chain(submit.iter().map(|(n, v)| (format!("submit.{n}"), *v)))
+            .chain(dnstap.iter().map(|(n, v)| (format!("dnstap.{n}"), *v)))
             .collect();
         write_stats_json(path, all.iter().map(|(n, v)| (n.as_str(), *v)))?;
     }

@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// Rows per answer for keys without their own --results-max.
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
     pub results_max: u64,
+    /// Take sensors' batches at POST /api/v1/submit (keys of scope submit). The server then
+    /// is the store's one writer: no `ingest` can run beside it (submit instead).
+    #[arg(long)]
+    pub accept_submissions: bool,
 }
 
 impl ServeArgs {
@@ -38,6 +42,7 @@ impl ServeArgs {
         config.tls = self.tls_cert.clone().zip(self.tls_key.clone());
         config.query_budget = Duration::from_secs(self.query_timeout.max(1));
         config.results_max = self.results_max.max(1);
+        config.writer = self.accept_submissions;
         config
     }
 }
@@ -55,7 +60,14 @@ pub fn serve(config: ServerConfig, ready: impl FnOnce(&str)) -> Result<u8> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let server = Server::bind(config).await.context("starting the server")?;
+        let writer = config.writer.then(|| config.db.display().to_string());
+        let server = Server::bind(config).await.with_context(|| match &writer {
+            Some(db) => format!(
+                "starting the server as the writer of {db} (--accept-submissions): is an \
+                 ingest or another writing server using it?"
+            ),
+            None => "starting the server".into(),
+        })?;
         // Installed before the URL is announced: a signal right after it must stop us cleanly.
         let shutdown = shutdown_signal().context("installing the signal handlers")?;
         let scheme = if server.is_tls() { "https" } else { "http" };

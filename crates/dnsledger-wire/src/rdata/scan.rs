@@ -10,11 +10,11 @@
 use super::{canonical, loc, svcb};
 use crate::rdata::format::{algorithm_from_name, cert_type_from_name, rdata_to_text};
 use crate::text::{
-    base32hex_into, base64_into, hex_into, name_wire_from_text, parse_decimal, parse_ipv4,
-    parse_ipv6, parse_sigtime, parse_ttl, unescape_into,
+    base32hex_into, base64_into, hex_into, name_wire_from_text, name_wire_from_text_in,
+    parse_decimal, parse_ipv4, parse_ipv6, parse_sigtime, parse_ttl, unescape_into,
 };
 use crate::types::{rtype, type_from_name};
-use crate::WireError;
+use crate::{NameBuf, WireError};
 
 /// Most bytes an rdata can hold (its length is a 16-bit field).
 const MAX_RDATA_LEN: usize = 65_535;
@@ -41,7 +41,18 @@ const MAX_RDATA_LEN: usize = 65_535;
 /// `Err` for text that does not parse ([`WireError::BadText`], a name error) or that parses
 /// into an rdata dnspython would refuse ([`WireError::BadRdata`]). Never panics.
 pub fn rdata_from_text(rtype: u16, text: &str) -> Result<Vec<u8>, WireError> {
-    let mut sc = Scanner::new(rtype, text)?;
+    scan_rdata(rtype, text, None)
+}
+
+/// [`rdata_from_text`] as a master file reads rdata (RFC 1035 section 5.1): names inside it
+/// are relative to `origin` unless they end in an unescaped dot, and `@` is `origin`.
+pub fn rdata_from_text_in(rtype: u16, text: &str, origin: &NameBuf) -> Result<Vec<u8>, WireError> {
+    scan_rdata(rtype, text, Some(origin.as_wire()))
+}
+
+/// Names in the text are completed with `origin` when given, else taken as absolute.
+fn scan_rdata(rtype: u16, text: &str, origin: Option<&[u8]>) -> Result<Vec<u8>, WireError> {
+    let mut sc = Scanner::new(rtype, text, origin)?;
     if sc.peek().is_some_and(|t| !t.quoted && t.text == "\\#") {
         return scan_generic(sc);
     }
@@ -152,17 +163,21 @@ pub(crate) struct Scanner<'a> {
     tokens: Vec<Token<'a>>,
     pos: usize,
     rtype: u16,
+    /// The origin relative names are completed with (canonical wire); `None`: names are
+    /// taken as absolute.
+    origin: Option<&'a [u8]>,
     pub(crate) out: Vec<u8>,
 }
 
 const MISSING: WireError = WireError::BadText("rdata text ends before all fields");
 
 impl<'a> Scanner<'a> {
-    fn new(rtype: u16, text: &'a str) -> Result<Scanner<'a>, WireError> {
+    fn new(rtype: u16, text: &'a str, origin: Option<&'a [u8]>) -> Result<Scanner<'a>, WireError> {
         Ok(Scanner {
             tokens: tokenize(text)?,
             pos: 0,
             rtype,
+            origin,
             out: Vec::with_capacity(text.len()),
         })
     }
@@ -234,7 +249,11 @@ impl<'a> Scanner<'a> {
 
     /// A name, relative or absolute, in canonical wire form.
     pub(crate) fn name(&mut self) -> Result<(), WireError> {
-        let wire = name_wire_from_text(self.word()?)?;
+        let word = self.word()?;
+        let wire = match self.origin {
+            Some(origin) => name_wire_from_text_in(word, origin)?,
+            None => name_wire_from_text(word)?,
+        };
         self.out.extend_from_slice(&wire);
         Ok(())
     }
@@ -788,5 +807,34 @@ mod tests {
         for bad in [r#""abc"#, r#""abc\""#, r"abc\", "(a", "a)", ")("] {
             assert!(tokenize(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn names_in_rdata_relative_to_an_origin() {
+        let origin = NameBuf::from_text("example.com.").unwrap();
+        let cases = [
+            (rtype::NS, "ns1", "ns1.example.com."),
+            (rtype::NS, "@", "example.com."),
+            (rtype::NS, "ns.other.", "ns.other."),
+            (rtype::MX, "10 mail", "10 mail.example.com."),
+            (
+                rtype::SOA,
+                "ns1 hostmaster ( 1 1h 600 1d 10 )",
+                "ns1.example.com. hostmaster.example.com. 1 3600 600 86400 10",
+            ),
+            (rtype::TXT, "ns1", "\"ns1\""),
+            (
+                rtype::SVCB,
+                "1 svc alpn=h2",
+                "1 svc.example.com. alpn=\"h2\"",
+            ),
+        ];
+        for (t, text, want) in cases {
+            let wire = rdata_from_text_in(t, text, &origin).unwrap();
+            assert_eq!(rdata_to_text(t, &wire).unwrap(), want, "{text}");
+        }
+        // Without an origin, relative names stay as they are written.
+        let wire = rdata_from_text(rtype::NS, "ns1").unwrap();
+        assert_eq!(rdata_to_text(rtype::NS, &wire).unwrap(), "ns1.");
     }
 }

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
+pub mod dnstap;
 pub mod expect;
 pub mod server;
 

@@ -61,14 +61,13 @@ pub fn add_key(db: &Path, name: &str, args: &[&str]) -> String {
 impl TestServer {
     /// `dnsledger serve --db DB --listen 127.0.0.1:0 EXTRA...`, once it says where it listens.
     pub fn start(db: &Path, extra: &[&str]) -> TestServer {
+        TestServer::start_on(db, "127.0.0.1:0", extra)
+    }
+
+    /// The same on a given address (a server restarted where its clients expect it).
+    pub fn start_on(db: &Path, listen: &str, extra: &[&str]) -> TestServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
-            .args([
-                "serve",
-                "--db",
-                db.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
+            .args(["serve", "--db", db.to_str().unwrap(), "--listen", listen])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,152 @@
+//! `dnsledger sensor --interface IF`: live capture (Linux, AF_PACKET) into the sensor until
+//! SIGINT or SIGTERM, RRsets to the output every flush interval, a status line every 10
+//! seconds, optionally `/metrics`.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use dnsledger_capture::DecoderConfig;
+use dnsledger_live::{metrics, Filter, LiveCapture, LiveConfig, Totals};
+use dnsledger_sensor::SensorConfig;
+
+use crate::output::OutputSink;
+use crate::sensor_cmd::write_stats_json;
+
+/// The status line goes to standard error at most this often (at a flush).
+const STATUS_EVERY: Duration = Duration::from_secs(10);
+
+/// The sensor's live capture options.
+#[derive(Args, Debug)]
+pub struct LiveArgs {
+    /// Capture live from this network interface (Linux; needs CAP_NET_RAW) instead of
+    /// reading files, until SIGINT or SIGTERM: then everything held is written and the
+    /// counters printed.
+    #[arg(long, value_name = "IF", conflicts_with_all = ["read", "dnstap"])]
+    pub interface: Option<String>,
+
+    /// What the kernel keeps: `dns` (UDP and TCP to or from a --dns-port, and IP
+    /// fragments), `port N[,M...]` (the same for these ports, which are then DNS ports too),
+    /// or `all` (every frame; the decoder counts what is not DNS).
+    #[arg(long, default_value = "dns", value_name = "FILTER", conflicts_with_all = ["read", "dnstap"])]
+    filter: Filter,
+
+    /// Capture threads, one socket each: the kernel gives each flow to one of them
+    /// (PACKET_FANOUT, flow-symmetric hash); one sensor takes their messages in time order.
+    #[arg(long, default_value_t = 1, value_name = "N", conflicts_with_all = ["read", "dnstap"])]
+    workers: usize,
+
+    /// Each capture thread's kernel ring in MiB: what absorbs bursts while the sensor is
+    /// busy. When it is full the kernel drops, and counts (`live.kernel_drops`).
+    #[arg(long, default_value_t = 64, value_name = "MIB", conflicts_with_all = ["read", "dnstap"],
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    ring_mib: u32,
+
+    /// Serve the counters in Prometheus' text format at http://ADDR:PORT/metrics.
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with_all = ["read", "dnstap"])]
+    metrics_listen: Option<SocketAddr>,
+}
+
+/// Captures on `interface` into `output` until a signal; the exit status is the output's.
+pub fn run(
+    args: &LiveArgs,
+    interface: &str,
+    sensor: SensorConfig,
+    flush_interval: Duration,
+    output: OutputSink,
+    stats_json: Option<&Path>,
+) -> Result<u8> {
+    let config = live_config(args, interface, sensor, flush_interval);
+    let capture = LiveCapture::open(config)?;
+    let stop = stop_on_signals()?;
+    let snapshot = Arc::new(Mutex::new(Totals::default()));
+    if let Some(address) = args.metrics_listen {
+        serve_metrics(address, Arc::clone(&snapshot))?;
+    }
+    eprintln!(
+        "dnsledger sensor: capturing on {interface} ({}, {} capture threads, filter {}); \
+         SIGINT or SIGTERM stops",
+        capture.link(),
+        args.workers,
+        args.filter
+    );
+    let mut status_due = Instant::now() + STATUS_EVERY;
+    let (output, totals) = capture.run(output, &stop, |totals| {
+        *snapshot.lock().unwrap_or_else(|e| e.into_inner()) = totals.clone();
+        if Instant::now() >= status_due {
+            status_due = Instant::now() + STATUS_EVERY;
+            eprintln!("{}", totals.status_line(interface));
+        }
+    })?;
+    let (submit, output_status) = output.finish()?;
+    report(interface, &totals, &submit, stats_json)?;
+    Ok(output_status)
+}
+
+fn live_config(
+    args: &LiveArgs,
+    interface: &str,
+    sensor: SensorConfig,
+    flush_interval: Duration,
+) -> LiveConfig {
+    let mut config = LiveConfig::new(interface);
+    config.workers = args.workers;
+    config.filter = args.filter.clone();
+    config.ring.blocks = args.ring_mib; // of 1 MiB blocks
+    config.flush_interval = flush_interval;
+    config.decoder = DecoderConfig {
+        dns_ports: sensor.dns_ports.clone(),
+        ..DecoderConfig::default()
+    };
+    config.sensor = sensor;
+    config
+}
+
+/// The flag SIGINT and SIGTERM set; a second one ends the process at once (exit 1), in
+/// case writing what is held hangs.
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+            .context("installing the signal handlers")?;
+    }
+    Ok(stop)
+}
+
+fn serve_metrics(address: SocketAddr, snapshot: Arc<Mutex<Totals>>) -> Result<()> {
+    let listener = TcpListener::bind(address).with_context(|| format!("listening on {address}"))?;
+    let bound = listener.local_addr()?;
+    metrics::serve(listener, move || {
+        let totals = snapshot.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        metrics::prometheus_text(&totals.counters())
+    })
+    .context("starting the metrics thread")?;
+    eprintln!("dnsledger sensor: metrics at http://{bound}/metrics");
+    Ok(())
+}
+
+/// The last status line, then every non-zero counter by name; optionally all as JSON.
+fn report(
+    interface: &str,
+    totals: &Totals,
+    submit: &[(&'static str, u64)],
+    json_path: Option<&Path>,
+) -> Result<()> {
+    let mut all = totals.counters();
+    all.extend(submit.iter().map(|(n, v)| (format!("submit.{n}"), *v)));
+    let mut err = std::io::stderr().lock();
+    writeln!(err, "{}", totals.status_line(interface))?;
+    for (name, value) in all.iter().filter(|(_, v)| *v > 0) {
+        writeln!(err, "{name} {value}")?;
+    }
+    if let Some(path) = json_path {
+        write_stats_json(path, all.iter().map(|(n, v)| (n.as_str(), *v)))?;
+    }
+    Ok(())
+}

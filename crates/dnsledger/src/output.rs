@@ -1,0 +1,246 @@
+//! Where the sensor's observations go (`--output`): COF NDJSON to a file or standard output,
+//! batches submitted to a server (`http(s)://HOST:PORT`, with a spool for when it is away),
+//! or a local store written directly (`db:DIR`).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use dnsledger_rrset::{CofSink, Observation, ObservationSink, SinkError};
+use dnsledger_store::keys::Source;
+use dnsledger_store::{Access, Store, StoreSink};
+use dnsledger_submit::{ClientConfig, Outcome, SubmitConfig, SubmitSink};
+
+use crate::exit;
+
+/// The environment variable an API key for submission may come from.
+const KEY_VARIABLE: &str = "DNSLEDGER_SUBMIT_KEY";
+/// One attempt to send a batch, connecting included.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How a sensor submits to a server (used with an `http(s)://` output).
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    /// Names this sensor in batch ids (default: the host name).
+    #[arg(long, value_name = "ID")]
+    pub sensor_id: Option<String>,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+impl SubmitArgs {
+    /// The submission settings for the server at `url`.
+    pub fn config(&self, url: &str) -> Result<SubmitConfig> {
+        let sensor_id = match &self.sensor_id {
+            Some(id) => id.clone(),
+            None => dnsledger_submit::batch::hostname_sensor_id()
+                .context("no usable host name: name the sensor with --sensor-id")?,
+        };
+        self.delivery.config(url, sensor_id)
+    }
+}
+
+/// How batches reach a server and wait when it is away: the sensor's and `submit`'s.
+#[derive(Args, Debug)]
+pub struct DeliveryArgs {
+    /// A file holding the API key (scope submit); without it the key comes from
+    /// $DNSLEDGER_SUBMIT_KEY. Never on the command line, where ps shows it.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
+    /// Batches the server has not acknowledged wait here, in order, until it takes them.
+    #[arg(long, default_value = "./dnsledger-spool", value_name = "DIR")]
+    pub spool: PathBuf,
+
+    /// The spool's bound; when full, new batches are dropped (and counted).
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    pub spool_max_bytes: u64,
+
+    /// PEM certificates to trust for https instead of the built-in roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// At the end, seconds to keep retrying batches the server has not acknowledged; what is
+    /// left stays in the spool for the next run.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub drain_timeout: u64,
+}
+
+impl DeliveryArgs {
+    /// The settings for the server at `url`, new batches named after `sensor_id`.
+    pub fn config(&self, url: &str, sensor_id: String) -> Result<SubmitConfig> {
+        Ok(SubmitConfig {
+            client: ClientConfig {
+                url: url.to_string(),
+                key: self.key()?,
+                ca_cert: self.ca_cert.clone(),
+                timeout: SEND_TIMEOUT,
+            },
+            sensor_id,
+            spool: self.spool.clone(),
+            spool_max_bytes: self.spool_max_bytes,
+            drain_timeout: Duration::from_secs(self.drain_timeout),
+        })
+    }
+
+    fn key(&self) -> Result<String> {
+        let key = match &self.key_file {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading the key file {}", path.display()))?,
+            None => std::env::var(KEY_VARIABLE).unwrap_or_default(),
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            bail!(
+                "submitting needs an API key of scope submit: --key-file FILE or ${KEY_VARIABLE}"
+            );
+        }
+        Ok(key.to_string())
+    }
+}
+
+/// What `--output` names.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    /// COF NDJSON to a file, or to standard output for `-`.
+    Cof(PathBuf),
+    /// A dnsledger server's base URL.
+    Server(String),
+    /// A store directory.
+    Store(PathBuf),
+}
+
+impl Target {
+    fn parse(output: &Path) -> Result<Target> {
+        let text = output.to_string_lossy();
+        if text.starts_with("http://") || text.starts_with("https://") {
+            return Ok(Target::Server(text.into_owned()));
+        }
+        match text.strip_prefix("db:") {
+            Some("") => bail!("--output db:DIR needs a directory"),
+            Some(dir) => Ok(Target::Store(PathBuf::from(dir))),
+            None => Ok(Target::Cof(output.to_path_buf())),
+        }
+    }
+}
+
+/// The sensor's sink, whichever the output.
+pub enum OutputSink {
+    Cof(CofSink<Box<dyn Write>>),
+    Submit(SubmitSink),
+    /// Each flush is one atomic durable write.
+    Store(Store),
+}
+
+impl OutputSink {
+    pub fn open(output: &Path, submit: &SubmitArgs) -> Result<OutputSink> {
+        match Target::parse(output)? {
+            Target::Cof(path) => Ok(OutputSink::Cof(CofSink::new(open_file(&path)?))),
+            Target::Server(url) => {
+                let sink = SubmitSink::start(submit.config(&url)?)
+                    .with_context(|| format!("submitting to {url}"))?;
+                Ok(OutputSink::Submit(sink))
+            }
+            Target::Store(dir) => Store::open(&dir, Access::ReadWrite)
+                .map(OutputSink::Store)
+                .with_context(|| {
+                    format!(
+                        "opening the store {} (one writer at a time: if a server started with \
+                         --accept-submissions has it, submit to that server instead)",
+                        dir.display()
+                    )
+                }),
+        }
+    }
+
+    /// Ends the output once the sensor has flushed into it: a submission's counters
+    /// (`submit.*`) and the exit status it calls for.
+    pub fn finish(self) -> Result<(Vec<(&'static str, u64)>, u8)> {
+        match self {
+            OutputSink::Submit(sink) => {
+                let outcome = sink.finish().context("ending the submission")?;
+                Ok((outcome.stats.counters(), submission_status(&outcome)))
+            }
+            OutputSink::Cof(_) | OutputSink::Store(_) => Ok((Vec::new(), exit::OK)),
+        }
+    }
+}
+
+/// Says what a submission left undone: batches still spooled are safe (a later run sends
+/// them); batches lost or refused make the run an error.
+pub fn submission_status(outcome: &Outcome) -> u8 {
+    let stats = &outcome.stats;
+    let why = outcome.last_failure.as_deref().unwrap_or("unknown");
+    if stats.batches_left_in_spool > 0 {
+        eprintln!(
+            "dnsledger: warning: {} batches wait in the spool {} for the server (last failure: \
+             {why}); the next run sends them first, or `dnsledger submit --server URL --spool {}`",
+            stats.batches_left_in_spool,
+            outcome.spool.display(),
+            outcome.spool.display(),
+        );
+    }
+    let lost = stats.batches_dropped_spool_full + stats.batches_dropped_spool_error;
+    if lost + stats.batches_rejected == 0 {
+        return exit::OK;
+    }
+    eprintln!(
+        "dnsledger: error: {lost} batches lost, {} refused by the server (kept in {}/rejected): \
+         {why}",
+        stats.batches_rejected,
+        outcome.spool.display(),
+    );
+    exit::ERROR
+}
+
+impl ObservationSink for OutputSink {
+    fn accept(&mut self, batch: Vec<Observation>) -> Result<(), SinkError> {
+        match self {
+            OutputSink::Cof(sink) => sink.accept(batch),
+            OutputSink::Submit(sink) => sink.accept(batch),
+            OutputSink::Store(store) => StoreSink::new(store, Source::Sensor).accept(batch),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        match self {
+            OutputSink::Cof(sink) => sink.flush(),
+            OutputSink::Submit(sink) => sink.flush(),
+            OutputSink::Store(_) => Ok(()),
+        }
+    }
+}
+
+fn open_file(path: &Path) -> Result<Box<dyn Write>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufWriter::new(std::io::stdout().lock())));
+    }
+    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(Box::new(BufWriter::new(file)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_output_names_a_file_a_server_or_a_store() {
+        let parse = |text: &str| Target::parse(Path::new(text)).unwrap();
+        assert_eq!(parse("-"), Target::Cof("-".into()));
+        assert_eq!(parse("out.jsonl"), Target::Cof("out.jsonl".into()));
+        assert_eq!(parse("./db:x"), Target::Cof("./db:x".into()));
+        assert_eq!(
+            parse("https://pdns.example:8053"),
+            Target::Server("https://pdns.example:8053".into())
+        );
+        assert_eq!(
+            parse("db:/var/lib/pdns"),
+            Target::Store("/var/lib/pdns".into())
+        );
+        assert!(Target::parse(Path::new("db:")).is_err());
+    }
+}
