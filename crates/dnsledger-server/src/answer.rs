@@ -39,6 +39,17 @@ pub enum Framing {
     Saf,
     /// One JSON object per line and nothing else (DNSDB v1, CIRCL).
     Bare,
+    /// Text written as it comes (a zone file), with this content type.
+    Text(&'static str),
+}
+
+impl Framing {
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            Framing::Saf | Framing::Bare => "application/x-ndjson",
+            Framing::Text(content_type) => content_type,
+        }
+    }
 }
 
 /// How an answer ended.
@@ -139,12 +150,23 @@ impl Out {
                 write_json(&mut self.buffer, object);
                 self.buffer.extend_from_slice(b"}\n");
             }
-            Framing::Bare => {
+            Framing::Bare | Framing::Text(_) => {
                 write_json(&mut self.buffer, object);
                 self.buffer.push(b'\n');
             }
         }
         self.rows += 1;
+        self.flush_when_full()
+    }
+
+    /// Raw bytes of a text answer.
+    pub fn text(&mut self, bytes: &[u8]) -> Result<(), Gone> {
+        self.start(Start::Body);
+        self.buffer.extend_from_slice(bytes);
+        self.flush_when_full()
+    }
+
+    fn flush_when_full(&mut self) -> Result<(), Gone> {
         match self.buffer.len() >= CHUNK_BYTES {
             true => self.flush(),
             false => Ok(()),
@@ -179,6 +201,22 @@ impl Out {
 fn write_json(buffer: &mut Vec<u8>, value: &Value) {
     // Writing a Value into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *buffer, value);
+}
+
+/// [`Out::text`] as an `io::Write`, for writers of text formats (the zone exporter).
+pub struct TextWriter<'a>(pub &'a mut Out);
+
+impl std::io::Write for TextWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .text(bytes)
+            .map(|()| bytes.len())
+            .map_err(|Gone| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The response body fed by [`Out`].

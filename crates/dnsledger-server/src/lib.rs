@@ -31,6 +31,7 @@ mod service;
 mod state;
 mod submit;
 mod ui;
+mod zone;
 
 pub use server::Server;
 pub use state::ServerConfig;

@@ -47,7 +47,7 @@ fn interpretation(text: &str) -> Result<(&'static str, String), String> {
     Ok(("rrset/name", text.to_string()))
 }
 
-fn query_param(parts: &Parts, name: &str) -> Option<String> {
+pub(crate) fn query_param(parts: &Parts, name: &str) -> Option<String> {
     parts.uri.query()?.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         (key == name).then(|| {

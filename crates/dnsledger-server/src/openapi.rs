@@ -306,6 +306,19 @@ fn other_paths(paths: &mut Map<String, Value>) {
         ),
     );
     paths.insert("/api/v1/submit".into(), submit_operation());
+    let mut zone = json_operation(
+        "a zone rebuilt from history as a master file (the records observed with it as bailiwick, the parent's delegation and glue)",
+        vec![
+            path_param("zone", "the zone's name"),
+            query_param("at", json!({"type": "string"}), "rows seen at this time (epoch seconds, -SECONDS, YYYY-MM-DD)"),
+            query_param("from", json!({"type": "string"}), "with to: rows seen in this window"),
+            query_param("to", json!({"type": "string"}), "with from: rows seen in this window"),
+        ],
+        json!({"type": "string"}),
+        true,
+    );
+    zone["get"]["responses"]["200"] = json!({"description": "an RFC 1035 master file", "content": {"text/dns": {"schema": {"type": "string"}}}});
+    paths.insert("/api/v1/zone/{zone}".into(), zone);
     paths.insert(
         "/openapi.json".into(),
         json_operation("this document", vec![], json!({"type": "object"}), false),

@@ -69,6 +69,10 @@ pub enum Route {
     KeyInfo,
     /// `/api/v1/stats`: store size and rows.
     Stats,
+    /// `/api/v1/zone/ZONE?at=T | ?from=A&to=B`: a zone rebuilt from history, as a master file.
+    Zone {
+        zone: String,
+    },
     /// `POST /api/v1/submit`: a sensor's batch of observations.
     Submit,
     OpenApi,
@@ -118,6 +122,9 @@ pub fn route(raw_path: &str) -> Result<Route, RouteError> {
         ["api", "v1", "interpret"] => Ok(Route::Interpret),
         ["api", "v1", "key"] => Ok(Route::KeyInfo),
         ["api", "v1", "stats"] => Ok(Route::Stats),
+        ["api", "v1", "zone", zone] => Ok(Route::Zone {
+            zone: (*zone).to_string(),
+        }),
         ["api", "v1", "submit"] => Ok(Route::Submit),
         ["openapi.json"] => Ok(Route::OpenApi),
         ["metrics"] => Ok(Route::Metrics),

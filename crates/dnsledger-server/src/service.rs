@@ -16,7 +16,7 @@ use crate::answer::{self, End, Framing, Out, Start};
 use crate::auth::{Caller, Refusal};
 use crate::routes::{self, Route, RouteError, Verb};
 use crate::state::{now, Exchange, State};
-use crate::{circl, dnsdb, native, openapi, submit, ui};
+use crate::{circl, dnsdb, native, openapi, submit, ui, zone};
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -123,6 +123,7 @@ async fn dispatch(
         Route::Interpret => native::interpret(parts),
         Route::KeyInfo => native::key_info(state, parts, exchange),
         Route::Stats => native::stats(state, parts, exchange),
+        Route::Zone { zone } => zone::export(state, parts, exchange, &zone).await,
         Route::OpenApi => Ok(json_response(StatusCode::OK, openapi::document())),
         Route::Metrics => Ok(state.metrics.render(&state.store)),
         Route::Ui { asset } => ui::asset(&asset),
@@ -149,6 +150,7 @@ fn endpoint_label(route: &Route) -> &'static str {
         Route::Interpret => "api_interpret",
         Route::KeyInfo => "api_key",
         Route::Stats => "api_stats",
+        Route::Zone { .. } => "api_zone",
         Route::OpenApi => "openapi",
         Route::Metrics => "metrics",
         Route::Ui { .. } => "ui",
@@ -212,7 +214,7 @@ where
     let task_state = state.clone();
     let Streamed {
         caller,
-        framing: _,
+        framing,
         headers,
         exchange,
     } = streamed;
@@ -232,7 +234,7 @@ where
             let mut response = Response::new(BodyExt::boxed(pending.body));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-ndjson"),
+                HeaderValue::from_static(framing.content_type()),
             );
             for (name, value) in headers {
                 response.headers_mut().insert(name, value);

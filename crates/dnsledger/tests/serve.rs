@@ -694,6 +694,55 @@ fn query_with_server_prints_what_the_local_query_prints() {
 }
 
 #[test]
+fn a_zone_is_served_as_a_master_file_rebuilt_from_history() {
+    let (server, key) = testbed_server("serve-zone");
+    let zone = |query: &str| {
+        get(
+            &format!("{}/api/v1/zone/alpha-bank.com{query}", server.url),
+            Some(&key),
+            &[],
+        )
+    };
+    let whole = zone("");
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    assert!(whole
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/dns")));
+    assert!(
+        whole.body.contains("$ORIGIN alpha-bank.com."),
+        "{}",
+        whole.body
+    );
+    assert!(whole.body.contains("NS"), "{}", whole.body);
+    assert!(!whole.body.contains("; incomplete"), "{}", whole.body);
+    let long_ago = zone("?at=2000-01-01");
+    assert_one_plain_line(&long_ago, 404, "nothing seen in 2000");
+    assert_one_plain_line(
+        &zone("?from=2030-01-01&to=2020-01-01"),
+        400,
+        "from after to",
+    );
+    assert_one_plain_line(&zone("?at=yesterday-ish"), 400, "bad time");
+    let missing = get(
+        &format!("{}/api/v1/zone/nothing.example", server.url),
+        Some(&key),
+        &[],
+    );
+    assert_one_plain_line(&missing, 404, "unknown zone");
+    let (status, cli, stderr) = run(&[
+        "zone-export",
+        "--db",
+        server.db.to_str().unwrap(),
+        "alpha-bank.com",
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        whole.body, cli,
+        "the API and zone-export write the same file"
+    );
+}
+
+#[test]
 fn the_server_stops_cleanly_on_sigterm() {
     let (server, _) = testbed_server("serve-sigterm");
     let pid = server.pid() as i32;
