@@ -1,10 +1,10 @@
 //! The text inputs: COF NDJSON (our `sensor` output, DNSDB `-j`, CIRCL) and gamelinux
 //! passivedns logs, one observation per line.
 
-use dnsledger_rrset::{Observation, RRset, Seen};
+use dnsledger_rrset::{
+    read_cof_line, rrset_from_text, seen_checked, CofReject, CofTimes, Observation,
+};
 use dnsledger_store::keys::Source;
-use dnsledger_wire::{rdata_from_text, type_from_name, NameBuf};
-use serde::Deserialize;
 
 /// Why a line was rejected; each reason has its counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,53 +18,24 @@ pub enum Reject {
     Class,
 }
 
-/// One COF object. `rdata` may be one string (CIRCL) or an array (DNSDB, ours).
-#[derive(Deserialize)]
-struct CofLine {
-    rrname: String,
-    rrtype: String,
-    rdata: OneOrMany,
-    bailiwick: Option<String>,
-    count: Option<u64>,
-    time_first: Option<i64>,
-    time_last: Option<i64>,
-    zone_time_first: Option<i64>,
-    zone_time_last: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
 /// A COF line as an observation, sensor-side or zone-file-side by the times it carries.
 pub fn cof_line(line: &str) -> Result<(Source, Observation), Reject> {
-    let cof: CofLine = serde_json::from_str(line).map_err(|_| Reject::Json)?;
-    let (source, first, last) = match (
-        cof.time_first,
-        cof.time_last,
-        cof.zone_time_first,
-        cof.zone_time_last,
-    ) {
-        (Some(first), Some(last), _, _) => (Source::Sensor, first, last),
-        (None, None, Some(first), Some(last)) => (Source::ZoneFile, first, last),
-        _ => return Err(Reject::Time),
+    let (times, observation) = read_cof_line(line.as_bytes()).map_err(|e| reject(e.reason))?;
+    let source = match times {
+        CofTimes::Sensor => Source::Sensor,
+        CofTimes::ZoneFile => Source::ZoneFile,
     };
-    let rdata = match cof.rdata {
-        OneOrMany::One(text) => vec![text],
-        OneOrMany::Many(texts) => texts,
-    };
-    let bailiwick = cof.bailiwick.as_deref().map(name).transpose()?;
-    let rrset = rrset(&cof.rrname, &cof.rrtype, bailiwick, &rdata)?;
-    Ok((
-        source,
-        Observation {
-            rrset,
-            seen: seen(first, last, cof.count.unwrap_or(1))?,
-        },
-    ))
+    Ok((source, observation))
+}
+
+fn reject(reason: CofReject) -> Reject {
+    match reason {
+        CofReject::Json => Reject::Json,
+        CofReject::Name => Reject::Name,
+        CofReject::Type => Reject::Type,
+        CofReject::Rdata => Reject::Rdata,
+        CofReject::Time => Reject::Time,
+    }
 }
 
 /// A passivedns log line: `ts||client||server||class||query||type||answer||ttl||count`.
@@ -83,49 +54,16 @@ pub fn passivedns_line(line: &str) -> Result<Observation, Reject> {
         .and_then(|s| s.parse::<i64>().ok())
         .ok_or(Reject::Time)?;
     let count = count.trim().parse::<u64>().map_err(|_| Reject::Fields)?;
-    let rrset = rrset(query, rrtype, None, &[answer.to_string()])?;
-    Ok(Observation {
-        rrset,
-        seen: seen(time, time, count)?,
-    })
-}
-
-fn name(text: &str) -> Result<NameBuf, Reject> {
-    NameBuf::from_text(text).map_err(|_| Reject::Name)
-}
-
-fn rrset(
-    rrname: &str,
-    rrtype: &str,
-    bailiwick: Option<NameBuf>,
-    rdata: &[String],
-) -> Result<RRset, Reject> {
-    let owner = name(rrname)?;
-    let rrtype = type_from_name(rrtype).ok_or(Reject::Type)?;
-    let rdata = rdata
-        .iter()
-        .map(|text| rdata_from_text(rrtype, text).map_err(|_| Reject::Rdata))
-        .collect::<Result<Vec<_>, _>>()?;
-    if rdata.is_empty() {
-        return Err(Reject::Rdata);
-    }
-    Ok(RRset::new(owner, rrtype, bailiwick, rdata))
-}
-
-fn seen(first: i64, last: i64, count: u64) -> Result<Seen, Reject> {
-    if first < 0 || last < first || count == 0 {
-        return Err(Reject::Time);
-    }
-    Ok(Seen {
-        time_first: first,
-        time_last: last,
-        count,
-    })
+    let rrset = rrset_from_text(query, rrtype, None, &[answer.to_string()])
+        .map_err(|e| reject(e.reason))?;
+    let seen = seen_checked(time, time, count).map_err(|e| reject(e.reason))?;
+    Ok(Observation { rrset, seen })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dnsledger_rrset::Seen;
 
     #[test]
     fn our_own_cof_line_reads_back() {

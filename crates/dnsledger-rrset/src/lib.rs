@@ -28,12 +28,16 @@
 //! ```
 
 mod cof;
+mod cof_read;
 mod counters;
 mod identity;
 mod seen;
 mod sink;
 
 pub use cof::{CofRecord, CofSink};
+pub use cof_read::{
+    cof_name, read_cof_line, rrset_from_text, seen_checked, CofError, CofReject, CofTimes,
+};
 pub use identity::{RRset, RRsetError, RRsetParts};
 pub use seen::{Observation, Seen};
 pub use sink::{ObservationSink, SinkError, VecSink};

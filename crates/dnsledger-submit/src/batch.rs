@@ -5,12 +5,10 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::str::FromStr;
 
-use dnsledger_rrset::{CofSink, Observation, ObservationSink, RRset, Seen};
-use dnsledger_wire::{rdata_from_text, type_from_name, NameBuf};
+use dnsledger_rrset::{read_cof_line, CofSink, CofTimes, Observation, ObservationSink};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use serde::Deserialize;
 
 /// The most text (decompressed) one batch may hold; the server refuses more with 413. It
 /// bounds the server's memory per submission and catches gzip bombs.
@@ -235,18 +233,6 @@ pub struct LineError {
     pub reason: String,
 }
 
-/// One line as `CofSink` writes it. Other COF fields are ignored, as COF allows.
-#[derive(Deserialize)]
-struct Line {
-    rrname: String,
-    rrtype: String,
-    rdata: Vec<String>,
-    bailiwick: Option<String>,
-    count: u64,
-    time_first: i64,
-    time_last: i64,
-}
-
 /// The observations of a batch's text, every line checked; empty lines are skipped. One bad
 /// line refuses the whole batch: a batch is stored entirely or not at all.
 pub fn decode(text: &[u8]) -> Result<Vec<Observation>, LineError> {
@@ -262,43 +248,19 @@ pub fn decode(text: &[u8]) -> Result<Vec<Observation>, LineError> {
         .collect()
 }
 
+/// A line as `CofSink` writes it; a batch carries sensor rows only.
 fn observation(line: &[u8]) -> Result<Observation, String> {
-    let line: Line = serde_json::from_slice(line).map_err(|e| format!("not a COF object: {e}"))?;
-    let name = |text: &str, field: &str| {
-        NameBuf::from_text(text).map_err(|e| format!("{field} {text:?}: {e}"))
-    };
-    let rrname = name(&line.rrname, "rrname")?;
-    let bailiwick = line
-        .bailiwick
-        .as_deref()
-        .map(|text| name(text, "bailiwick"))
-        .transpose()?;
-    let rrtype =
-        type_from_name(&line.rrtype).ok_or_else(|| format!("unknown rrtype {:?}", line.rrtype))?;
-    if line.rdata.is_empty() {
-        return Err("empty rdata".into());
+    match read_cof_line(line).map_err(|e| e.to_string())? {
+        (CofTimes::Sensor, observation) => Ok(observation),
+        (CofTimes::ZoneFile, _) => Err("zone-file rows cannot be submitted".into()),
     }
-    let rdata = line
-        .rdata
-        .iter()
-        .map(|text| rdata_from_text(rrtype, text).map_err(|e| format!("rdata {text:?}: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    if line.time_first < 0 || line.time_last < line.time_first || line.count == 0 {
-        return Err("times must be 0 <= time_first <= time_last, count at least 1".into());
-    }
-    Ok(Observation {
-        rrset: RRset::new(rrname, rrtype, bailiwick, rdata),
-        seen: Seen {
-            time_first: line.time_first,
-            time_last: line.time_last,
-            count: line.count,
-        },
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dnsledger_rrset::{RRset, Seen};
+    use dnsledger_wire::NameBuf;
 
     fn observation(owner: &str, rrtype: u16, rdata: Vec<Vec<u8>>, count: u64) -> Observation {
         Observation {
@@ -391,8 +353,14 @@ mod tests {
                 good.replace("\"time_first\":1", "\"time_first\":3"),
                 "times",
             ),
-            (good.replace("\"count\":1", "\"count\":0"), "times"),
-            (good.replace(",\"count\":1", ""), "count"),
+            (good.replace("\"count\":1", "\"count\":0"), "count"),
+            (
+                good.replace(
+                    "\"time_first\":1,\"time_last\":2",
+                    "\"zone_time_first\":1,\"zone_time_last\":2",
+                ),
+                "zone-file rows",
+            ),
         ];
         for (bad, reason) in cases {
             let text = format!("{good}\n\n{bad}\n{good}\n");
