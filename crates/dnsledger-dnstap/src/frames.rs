@@ -376,10 +376,12 @@ impl<S: Read + Write> StreamReader<S> {
         match self.frames.advance()? {
             Next::Data => Ok(Some(&self.frames.buf)),
             Next::Control(control) if control.kind == ControlType::Stop => {
+                // Some writers (Unbound 1.17) close right after STOP without waiting for
+                // FINISH: the stream ended properly all the same, so a failed FINISH is
+                // not an error.
                 let finish = ControlFrame::new(ControlType::Finish).encode();
                 let stream = self.frames.get_mut().get_mut();
-                stream.write_all(&finish)?;
-                stream.flush()?;
+                let _ = stream.write_all(&finish).and_then(|()| stream.flush());
                 Ok(None)
             }
             Next::End => Err(FrameError::MissingStop),
@@ -614,5 +616,31 @@ mod tests {
         assert_eq!(reader.next_data().unwrap(), Some(&b"one"[..]));
         writer.join().unwrap();
         assert!(matches!(reader.next_data(), Err(FrameError::MissingStop)));
+    }
+
+    #[test]
+    fn a_sender_that_closes_right_after_stop_ended_its_stream_properly() {
+        let (mut sender, receiver) = UnixStream::pair().unwrap();
+        let mut ready = ControlFrame::new(ControlType::Ready);
+        ready.content_types.push(CONTENT_TYPE.to_vec());
+        sender.write_all(&ready.encode()).unwrap();
+        let writer = std::thread::spawn(move || {
+            // Read the ACCEPT, then START, one frame, STOP, and close without reading FINISH.
+            let mut accept = [0u8; 64];
+            let _ = std::io::Read::read(&mut sender, &mut accept).unwrap();
+            let mut start = ControlFrame::new(ControlType::Start);
+            start.content_types.push(CONTENT_TYPE.to_vec());
+            sender.write_all(&start.encode()).unwrap();
+            let mut frame = Vec::new();
+            encode_data_frame(&mut frame, b"one");
+            sender.write_all(&frame).unwrap();
+            sender
+                .write_all(&ControlFrame::new(ControlType::Stop).encode())
+                .unwrap();
+        });
+        let mut reader = StreamReader::accept(receiver).unwrap();
+        writer.join().unwrap();
+        assert_eq!(reader.next_data().unwrap(), Some(&b"one"[..]));
+        assert_eq!(reader.next_data().unwrap(), None);
     }
 }
