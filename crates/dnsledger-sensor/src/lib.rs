@@ -17,7 +17,15 @@
 //! one; [`Sensor::handle_client_response`] takes a resolver's answers to its clients
 //! (client-side mode only).
 //!
-//! Main types: [`SensorConfig`], [`Sensor`], [`SensorStats`], [`RootHints`],
+//! What is recorded can be narrowed by name ([`Scope`]): a response outside it is dropped
+//! (counted) after every other check, and so is each RRset whose owner is outside it; the
+//! authority learnt from them is kept, because the bailiwick of the names in scope depends
+//! on delegations above them (a root referral for `com.` serves `example.com`).
+//!
+//! No address of a resolver, client or server ever leaves the sensor: addresses serve
+//! pairing and bailiwick reconstruction in memory only, and RRset rows carry none.
+//!
+//! Main types: [`SensorConfig`], [`Sensor`], [`SensorStats`], [`RootHints`], [`Scope`],
 //! [`ResolverReport`], [`live::FlushTimer`].
 //!
 //! Invariants: a record from a response that did not pair with an outstanding RD=0 query is
@@ -31,6 +39,7 @@ mod hints;
 pub mod live;
 pub mod pair;
 mod rrsets;
+pub mod scope;
 mod stats;
 
 use std::net::IpAddr;
@@ -44,6 +53,7 @@ pub use authority::AuthorityMap;
 pub use dnsledger_rrset as model;
 pub use hints::{HintsError, RootHints};
 pub use pair::{PairKey, PairKeyRef, Pairing, PendingQuery, QueryOutcome};
+pub use scope::{Scope, SuffixError, SuffixSet};
 pub use stats::SensorStats;
 
 use rrsets::RRsetSplitter;
@@ -71,6 +81,8 @@ pub struct SensorConfig {
     pub max_rrsets: usize,
     /// Flush at least this often in packet time (live sensors); `None` = only when full.
     pub flush_interval_nanos: Option<i64>,
+    /// The names recorded (default: all).
+    pub scope: Scope,
 }
 
 impl Default for SensorConfig {
@@ -85,6 +97,7 @@ impl Default for SensorConfig {
             max_authority_facts: 4_000_000,
             max_rrsets: 2_000_000,
             flush_interval_nanos: None,
+            scope: Scope::default(),
         }
     }
 }
@@ -415,10 +428,16 @@ impl<S: ObservationSink> Sensor<S> {
         }
         self.stats.records_skipped_meta += self.splitter.skipped_meta;
         self.stats.records_skipped_class += self.splitter.skipped_class;
-        self.stats.responses_used += 1;
-        self.stats.responses_used_client_side += u64::from(client_side);
+        // Checked last, so that the other counters read as without a scope.
+        let in_scope = self.config.scope.admits(response.qname);
+        if in_scope {
+            self.stats.responses_used += 1;
+            self.stats.responses_used_client_side += u64::from(client_side);
+        } else {
+            self.stats.responses_dropped_scope += 1;
+        }
         let time = response.ts_nanos.div_euclid(NANOS_PER_SECOND);
-        self.record_rrsets(bailiwick, time);
+        self.record_rrsets(bailiwick, time, in_scope);
     }
 
     /// The zone whose data a resolver-side response may carry: a suffix of the qname, so it
@@ -444,9 +463,10 @@ impl<S: ObservationSink> Sensor<S> {
         zone
     }
 
-    /// Aggregates the loaded response's RRsets that lie within `bailiwick`, and learns
-    /// authority from them (never from client-side data, which has no bailiwick).
-    fn record_rrsets(&mut self, bailiwick: Option<&[u8]>, time: i64) {
+    /// Aggregates the loaded response's RRsets that lie within `bailiwick` and the scope
+    /// (none unless `in_scope`: the response's question is), and learns authority from all
+    /// those within `bailiwick` (never from client-side data, which has no bailiwick).
+    fn record_rrsets(&mut self, bailiwick: Option<&[u8]>, time: i64, in_scope: bool) {
         let mut encoded = std::mem::take(&mut self.rrset_scratch);
         for rrset in self.splitter.rrsets() {
             if bailiwick.is_some_and(|zone| !dnsledger_wire::is_subdomain_wire(rrset.owner, zone)) {
@@ -457,6 +477,10 @@ impl<S: ObservationSink> Sensor<S> {
                 for target in rrset.rdata() {
                     self.authority.learn_nameserver(rrset.owner, target);
                 }
+            }
+            if !(in_scope && self.config.scope.admits(rrset.owner)) {
+                self.stats.rrsets_dropped_scope += 1;
+                continue;
             }
             self.stats.rrsets_accepted += 1;
             encoded.clear();

@@ -52,6 +52,9 @@ counters! {
         responses_dropped_qname_outside_zone,
         /// Responses whose records could not be parsed, or whose rdata does not fit its type.
         responses_dropped_malformed_records,
+        /// Responses that passed every other check but whose question is outside the scope
+        /// (`--include-suffix`, `--exclude-suffix`); the authority they carry is still learnt.
+        responses_dropped_scope,
         /// Responses that fed the history.
         responses_used,
         /// Of those, client-side responses (RD=1, no bailiwick), in client-side mode only.
@@ -60,6 +63,9 @@ counters! {
         rrsets_accepted,
         /// RRsets whose owner is not at or below the bailiwick.
         rrsets_dropped_out_of_bailiwick,
+        /// RRsets within the bailiwick not recorded because their owner, or the question of
+        /// their response, is outside the scope.
+        rrsets_dropped_scope,
         /// OPT, TSIG and SIG(0) records, never stored.
         records_skipped_meta,
         /// Records of a class other than IN.

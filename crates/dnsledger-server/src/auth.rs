@@ -118,14 +118,7 @@ pub fn admit(state: &State, key: Arc<KeyInfo>, now: i64) -> Result<Caller, Refus
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, value.parse().unwrap());
-        }
-        map
-    }
+    use crate::testutil::headers;
 
     #[test]
     fn each_client_family_presents_its_key() {

@@ -204,14 +204,7 @@ fn page(records: BTreeMap<RecordKey, Seen>, paging: &Paging) -> (Vec<Value>, Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, value.parse().unwrap());
-        }
-        map
-    }
+    use crate::testutil::headers;
 
     fn records(n: usize) -> BTreeMap<RecordKey, Seen> {
         (0..n)

@@ -12,7 +12,9 @@
 //! second. Started as the store's writer ([`ServerConfig::writer`], `serve
 //! --accept-submissions`), it takes sensors' batches at `POST /api/v1/submit` ([`submit`]),
 //! each written with its batch id in one atomic durable write; then no `ingest` can run
-//! beside it.
+//! beside it. Collectors running in the same process (`serve --interface`, `--dnstap`)
+//! write through [`Server::writer_store`], and their counters join `/metrics` as
+//! [`CounterSource`]s.
 //!
 //! Main types: [`Server`] (bind, then run until shutdown), [`ServerConfig`].
 
@@ -33,6 +35,10 @@ mod submit;
 mod ui;
 mod zone;
 
+#[cfg(test)]
+mod testutil;
+
+pub use metrics::CounterSource;
 pub use server::Server;
 pub use state::ServerConfig;
 

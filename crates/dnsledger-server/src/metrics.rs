@@ -1,17 +1,21 @@
 //! `/metrics` in the Prometheus text format: requests by endpoint and status, latency,
-//! rows streamed, how streams ended, and the store's estimated rows and bytes.
+//! rows streamed, how streams ended, the store's estimated rows and bytes, and the counters
+//! of work running beside the server ([`CounterSource`]: in-process collectors).
 
-use std::sync::Mutex;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dnsledger_store::{cf, Store};
 use http::{Response, StatusCode};
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::service::{bytes_response, plain, Body};
@@ -138,6 +142,15 @@ impl Metrics {
             .inc();
     }
 
+    /// Adds counters kept elsewhere to every exposition from now on.
+    pub fn add_counter_sources(&self, sources: Vec<CounterSource>) {
+        if sources.is_empty() {
+            return;
+        }
+        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        registry.register_collector(Box::new(ExternalCounters(sources)));
+    }
+
     /// The exposition, with the store gauges read now.
     pub fn render(&self, store: &Store) -> Response<Body> {
         for name in cf::ALL {
@@ -165,5 +178,78 @@ impl Metrics {
                 "encoding the metrics failed",
             ),
         }
+    }
+}
+
+/// Counters kept outside the server and read at each exposition: `(section.name, value)`
+/// pairs, such as a collector's `sensor.responses_dropped_scope`, each shown as the counter
+/// `dnsledger_section_name_total` (the name a sensor's own `/metrics` gives it).
+#[derive(Clone)]
+pub struct CounterSource(Arc<dyn Fn() -> Vec<(String, u64)> + Send + Sync>);
+
+impl CounterSource {
+    /// `read` gives the counters as they are now; it must not block for long.
+    pub fn new(read: impl Fn() -> Vec<(String, u64)> + Send + Sync + 'static) -> CounterSource {
+        CounterSource(Arc::new(read))
+    }
+}
+
+impl std::fmt::Debug for CounterSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CounterSource")
+    }
+}
+
+/// Every source's counters; a name several sources report (two collectors' `sensor.*`) is
+/// shown once, summed.
+#[derive(Debug)]
+struct ExternalCounters(Vec<CounterSource>);
+
+impl Collector for ExternalCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut summed: BTreeMap<String, u64> = BTreeMap::new();
+        for (name, value) in self.0.iter().flat_map(|source| (source.0)()) {
+            *summed.entry(name.replace(['.', '-'], "_")).or_default() += value;
+        }
+        for (name, value) in &summed {
+            let metric = encoder.encode_descriptor(
+                name,
+                "A counter of a collector running in the server (see the sensor's counters)",
+                None,
+                MetricType::Counter,
+            )?;
+            ConstCounter::new(*value).encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counter_sources_are_summed_by_name_and_exposed_as_counters() {
+        let metrics = Metrics::new();
+        let source = |value: u64| {
+            CounterSource::new(move || {
+                vec![
+                    ("sensor.rrsets_dropped_scope".to_string(), value),
+                    ("live.kernel_drops".to_string(), 0),
+                ]
+            })
+        };
+        metrics.add_counter_sources(vec![source(2), source(3)]);
+        let mut text = String::new();
+        encode(&mut text, &metrics.registry.lock().unwrap()).unwrap();
+        assert!(
+            text.contains("\ndnsledger_sensor_rrsets_dropped_scope_total 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\ndnsledger_live_kernel_drops_total 0\n"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE dnsledger_sensor_rrsets_dropped_scope counter\n"));
     }
 }

@@ -70,6 +70,15 @@ impl Server {
             .unwrap_or_else(|_| self.state.config.listen)
     }
 
+    /// The store, when the server is its writer ([`ServerConfig::writer`]): what collectors
+    /// running in-process write to, since no other handle can open it meanwhile.
+    pub fn writer_store(&self) -> Option<Arc<dnsledger_store::Store>> {
+        self.state
+            .config
+            .writer
+            .then(|| Arc::clone(&self.state.store))
+    }
+
     /// Whether it speaks HTTPS.
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use dnsledger_keys::{AuditEntry, AuditLog, Keyring, Quotas};
 use dnsledger_store::{Access, Store};
 
-use crate::metrics::Metrics;
+use crate::metrics::{CounterSource, Metrics};
 use crate::submit::Submissions;
 use crate::ServerError;
 
@@ -26,6 +26,8 @@ pub struct ServerConfig {
     /// The server is the store's one writer (RocksDB's lock): it accepts submissions, and
     /// collectors running in-process write through it. No `ingest` can run beside it.
     pub writer: bool,
+    /// Counters of work running beside the server (in-process collectors), at `/metrics`.
+    pub counter_sources: Vec<CounterSource>,
 }
 
 impl ServerConfig {
@@ -37,6 +39,7 @@ impl ServerConfig {
             query_budget: Duration::from_secs(120),
             results_max: 1_000_000,
             writer: false,
+            counter_sources: Vec::new(),
         }
     }
 }
@@ -68,11 +71,13 @@ impl State {
                 Store::open(db, Access::ReadOnly)?
             }
         };
+        let metrics = Metrics::new();
+        metrics.add_counter_sources(config.counter_sources.clone());
         Ok(State {
             keyring: Keyring::load(db)?,
             quotas: Quotas::open(db),
             audit: AuditLog::open(db)?,
-            metrics: Metrics::new(),
+            metrics,
             store: Arc::new(store),
             submissions: config.writer.then(Submissions::default),
             config,

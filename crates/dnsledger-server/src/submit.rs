@@ -274,14 +274,7 @@ fn store_failed(error: dnsledger_store::StoreError) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, value.parse().unwrap());
-        }
-        map
-    }
+    use crate::testutil::headers;
 
     #[test]
     fn the_batch_id_header_is_required_and_checked() {

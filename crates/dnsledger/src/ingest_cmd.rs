@@ -15,6 +15,7 @@ use indicatif::ProgressBar;
 
 use crate::exit;
 use crate::sensor_cmd::{load_root_hints, progress_bar, write_stats_json};
+use crate::sensor_options::ScopeArgs;
 
 #[derive(Args, Debug)]
 pub struct IngestArgs {
@@ -39,6 +40,10 @@ pub struct IngestArgs {
     /// Also write every counter as one JSON object to this file.
     #[arg(long, value_name = "PATH")]
     stats_json: Option<PathBuf>,
+    /// Which names captures and dnstap files may add (COF and passivedns inputs are stored
+    /// as they are). A resumed ingest must be given the same scope.
+    #[command(flatten)]
+    scope: ScopeArgs,
 }
 
 impl IngestArgs {
@@ -51,6 +56,7 @@ impl IngestArgs {
             accept_rd: false,
             max_rrsets: 500_000,
             stats_json: None,
+            scope: ScopeArgs::default(),
         }
     }
 }
@@ -60,6 +66,7 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
         sensor: SensorConfig {
             root_hints: load_root_hints(args.root_hints.as_deref())?,
             accept_recursion_desired: args.accept_rd,
+            scope: args.scope.scope()?,
             ..SensorConfig::default()
         },
         max_rrsets: args.max_rrsets,

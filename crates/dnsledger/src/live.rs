@@ -1,6 +1,7 @@
 //! `dnsledger sensor --interface IF`: live capture (Linux, AF_PACKET) into the sensor until
 //! SIGINT or SIGTERM, RRsets to the output every flush interval, a status line every 10
-//! seconds, optionally `/metrics`.
+//! seconds, optionally `/metrics`. `serve --interface` runs the same capture ([`open`],
+//! [`run_capture`]) on a thread of its own.
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
@@ -13,6 +14,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use dnsledger_capture::DecoderConfig;
 use dnsledger_live::{metrics, Filter, LiveCapture, LiveConfig, Totals};
+use dnsledger_rrset::ObservationSink;
 use dnsledger_sensor::SensorConfig;
 
 use crate::output::OutputSink;
@@ -21,71 +23,110 @@ use crate::sensor_cmd::write_stats_json;
 /// The status line goes to standard error at most this often (at a flush).
 const STATUS_EVERY: Duration = Duration::from_secs(10);
 
-/// The sensor's live capture options.
+/// The live capture options (`sensor` and `serve`).
 #[derive(Args, Debug)]
 pub struct LiveArgs {
-    /// Capture live from this network interface (Linux; needs CAP_NET_RAW) instead of
-    /// reading files, until SIGINT or SIGTERM: then everything held is written and the
-    /// counters printed.
-    #[arg(long, value_name = "IF", conflicts_with_all = ["read", "dnstap"])]
+    /// Capture live from this network interface (Linux; needs CAP_NET_RAW), until SIGINT or
+    /// SIGTERM: then everything held is written and the counters printed.
+    #[arg(long, value_name = "IF")]
     pub interface: Option<String>,
 
     /// What the kernel keeps: `dns` (UDP and TCP to or from a --dns-port, and IP
     /// fragments), `port N[,M...]` (the same for these ports, which are then DNS ports too),
     /// or `all` (every frame; the decoder counts what is not DNS).
-    #[arg(long, default_value = "dns", value_name = "FILTER", conflicts_with_all = ["read", "dnstap"])]
+    #[arg(
+        long,
+        default_value = "dns",
+        value_name = "FILTER",
+        requires = "interface"
+    )]
     filter: Filter,
 
     /// Capture threads, one socket each: the kernel gives each flow to one of them
     /// (PACKET_FANOUT, flow-symmetric hash); one sensor takes their messages in time order.
-    #[arg(long, default_value_t = 1, value_name = "N", conflicts_with_all = ["read", "dnstap"])]
+    #[arg(long, default_value_t = 1, value_name = "N", requires = "interface")]
     workers: usize,
 
     /// Each capture thread's kernel ring in MiB: what absorbs bursts while the sensor is
     /// busy. When it is full the kernel drops, and counts (`live.kernel_drops`).
-    #[arg(long, default_value_t = 64, value_name = "MIB", conflicts_with_all = ["read", "dnstap"],
+    #[arg(long, default_value_t = 64, value_name = "MIB", requires = "interface",
           value_parser = clap::value_parser!(u32).range(1..=4096))]
     ring_mib: u32,
-
-    /// Serve the counters in Prometheus' text format at http://ADDR:PORT/metrics.
-    #[arg(long, value_name = "ADDR:PORT", conflicts_with_all = ["read", "dnstap"])]
-    metrics_listen: Option<SocketAddr>,
 }
 
-/// Captures on `interface` into `output` until a signal; the exit status is the output's.
-pub fn run(
+/// `dnsledger sensor --interface`: where the capture and its counters go.
+pub struct LiveRun<'a> {
+    pub interface: &'a str,
+    pub metrics_listen: Option<SocketAddr>,
+    pub stats_json: Option<&'a Path>,
+}
+
+impl LiveRun<'_> {
+    /// Captures into `output` until a signal; the exit status is the output's.
+    pub fn run(
+        &self,
+        args: &LiveArgs,
+        sensor: SensorConfig,
+        flush_interval: Duration,
+        output: OutputSink,
+    ) -> Result<u8> {
+        let interface = self.interface;
+        let capture = open(args, interface, sensor, flush_interval)?;
+        let stop = stop_on_signals()?;
+        let snapshot = Arc::new(Mutex::new(Totals::default()));
+        if let Some(address) = self.metrics_listen {
+            serve_metrics(address, Arc::clone(&snapshot))?;
+        }
+        announce("dnsledger sensor", &capture, args, interface);
+        let (output, totals) = run_capture(capture, interface, output, &stop, |totals| {
+            *snapshot.lock().unwrap_or_else(|e| e.into_inner()) = totals.clone();
+        })?;
+        let (submit, output_status) = output.finish()?;
+        report(interface, &totals, &submit, self.stats_json)?;
+        Ok(output_status)
+    }
+}
+
+/// Opens the capture sockets on `interface` (capturing starts with [`run_capture`]).
+pub fn open(
     args: &LiveArgs,
     interface: &str,
     sensor: SensorConfig,
     flush_interval: Duration,
-    output: OutputSink,
-    stats_json: Option<&Path>,
-) -> Result<u8> {
+) -> Result<LiveCapture> {
     let config = live_config(args, interface, sensor, flush_interval);
-    let capture = LiveCapture::open(config)?;
-    let stop = stop_on_signals()?;
-    let snapshot = Arc::new(Mutex::new(Totals::default()));
-    if let Some(address) = args.metrics_listen {
-        serve_metrics(address, Arc::clone(&snapshot))?;
-    }
+    Ok(LiveCapture::open(config)?)
+}
+
+/// Says on standard error what `command` captures.
+pub fn announce(command: &str, capture: &LiveCapture, args: &LiveArgs, interface: &str) {
     eprintln!(
-        "dnsledger sensor: capturing on {interface} ({}, {} capture threads, filter {}); \
-         SIGINT or SIGTERM stops",
+        "{command}: capturing on {interface} ({}, {} capture threads, filter {}); SIGINT or \
+         SIGTERM stops",
         capture.link(),
         args.workers,
         args.filter
     );
+}
+
+/// Captures into `output` until `stop` is set, with a status line on standard error every
+/// 10 seconds; `on_flush` gets the counters at every flush.
+pub fn run_capture<S: ObservationSink>(
+    capture: LiveCapture,
+    interface: &str,
+    output: S,
+    stop: &Arc<AtomicBool>,
+    mut on_flush: impl FnMut(&Totals),
+) -> Result<(S, Totals)> {
     let mut status_due = Instant::now() + STATUS_EVERY;
-    let (output, totals) = capture.run(output, &stop, |totals| {
-        *snapshot.lock().unwrap_or_else(|e| e.into_inner()) = totals.clone();
+    let captured = capture.run(output, stop, |totals| {
+        on_flush(totals);
         if Instant::now() >= status_due {
             status_due = Instant::now() + STATUS_EVERY;
             eprintln!("{}", totals.status_line(interface));
         }
     })?;
-    let (submit, output_status) = output.finish()?;
-    report(interface, &totals, &submit, stats_json)?;
-    Ok(output_status)
+    Ok(captured)
 }
 
 fn live_config(
@@ -132,7 +173,7 @@ fn serve_metrics(address: SocketAddr, snapshot: Arc<Mutex<Totals>>) -> Result<()
 }
 
 /// The last status line, then every non-zero counter by name; optionally all as JSON.
-fn report(
+pub fn report(
     interface: &str,
     totals: &Totals,
     submit: &[(&'static str, u64)],

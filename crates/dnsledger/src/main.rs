@@ -1,6 +1,7 @@
 //! `dnsledger`: the command line. Thin glue: argument parsing, wiring of the library
 //! crates, progress and exit codes. The work happens in the `dnsledger-*` crates.
 
+mod collect;
 mod demo_cmd;
 mod dump_cmd;
 mod ingest_cmd;
@@ -11,6 +12,7 @@ mod query_cmd;
 mod remote;
 mod sensor_cmd;
 mod sensor_dnstap;
+mod sensor_options;
 mod serve_cmd;
 mod submit_cmd;
 mod zone_cmd;

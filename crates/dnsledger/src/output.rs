@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -132,8 +133,9 @@ impl Target {
 pub enum OutputSink {
     Cof(CofSink<Box<dyn Write>>),
     Submit(SubmitSink),
-    /// Each flush is one atomic durable write.
-    Store(Store),
+    /// Each flush is one atomic durable write. Shared with the server whose collectors
+    /// write through it (`serve --interface`, `--dnstap`).
+    Store(Arc<Store>),
 }
 
 impl OutputSink {
@@ -146,7 +148,7 @@ impl OutputSink {
                 Ok(OutputSink::Submit(sink))
             }
             Target::Store(dir) => Store::open(&dir, Access::ReadWrite)
-                .map(OutputSink::Store)
+                .map(|store| OutputSink::Store(Arc::new(store)))
                 .with_context(|| {
                     format!(
                         "opening the store {} (one writer at a time: if a server started with \

@@ -1,21 +1,32 @@
 //! `dnsledger sensor --read FILE...`: captures in, COF NDJSON RRsets out.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{ArgGroup, Args};
 use dnsledger_capture::{CaptureReader, DecodeStats, Decoder, DecoderConfig};
 use dnsledger_rrset::SinkError;
-use dnsledger_sensor::{RootHints, Sensor, SensorConfig, SensorStats};
+use dnsledger_sensor::{RootHints, Sensor, SensorStats};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::exit;
 use crate::output::{OutputSink, SubmitArgs};
 use crate::sensor_dnstap::{DnstapArgs, DnstapInput};
+use crate::sensor_options::{SensorOptions, PRIVACY};
 
 #[derive(Args, Debug)]
+#[command(after_help = PRIVACY)]
+// A live capture is an input of its own: neither files nor dnstap beside it. (Its options
+// need a group of their own: clap waives `requires` for an argument in conflict.)
+#[command(group(ArgGroup::new("live_capture")
+    .args(["interface"])
+    .conflicts_with_all(["read", "dnstap"])))]
+#[command(group(ArgGroup::new("live_capture_options")
+    .args(["filter", "workers", "ring_mib", "metrics_listen"])
+    .multiple(true)
+    .conflicts_with_all(["read", "dnstap"])))]
 pub struct SensorArgs {
     /// Capture files to read (pcap, pcapng, dnstap, any gzip-compressed; `-` = standard
     /// input, a capture). Read in order through one sensor, so a query in one file pairs with
@@ -29,9 +40,10 @@ pub struct SensorArgs {
     #[command(flatten)]
     live: crate::live::LiveArgs,
 
-    /// Live inputs: seconds (wall clock) between two flushes of the aggregated RRsets.
-    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
-    flush_interval: f64,
+    /// With --interface: serve the counters in Prometheus' text format at
+    /// http://ADDR:PORT/metrics.
+    #[arg(long, value_name = "ADDR:PORT", requires = "interface")]
+    metrics_listen: Option<SocketAddr>,
 
     /// Where the aggregated RRsets go: a file of COF NDJSON (`-` = standard output), a
     /// dnsledger server (`http(s)://HOST:PORT`, batches submitted with the options below), or
@@ -42,51 +54,33 @@ pub struct SensorArgs {
     #[command(flatten)]
     submit: SubmitArgs,
 
-    /// Root hints in named.root zone-file format (default: the IANA root servers).
-    #[arg(long, value_name = "FILE")]
-    root_hints: Option<PathBuf>,
-
-    /// Client-side mode: also use responses to RD=1 queries (stub <-> resolver traffic).
-    /// They carry no bailiwick and are written without one.
-    #[arg(long)]
-    accept_rd: bool,
-
-    /// Keep NOERROR responses only (as DNSDB does); by default NXDOMAIN is used too.
-    #[arg(long)]
-    noerror_only: bool,
-
-    /// Seconds a query waits for its response (packet time).
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
-    pair_timeout: f64,
-
-    /// Server-side DNS ports (repeat for several).
-    #[arg(long = "dns-port", default_values_t = [53u16], value_name = "PORT")]
-    dns_ports: Vec<u16>,
-
-    /// Distinct RRsets held in memory before they are flushed to the output.
-    #[arg(long, default_value_t = 2_000_000, value_name = "N")]
-    max_rrsets: usize,
-
     /// Also write every counter as one JSON object to this file.
     #[arg(long, value_name = "PATH")]
     stats_json: Option<PathBuf>,
+
+    #[command(flatten)]
+    sensor: SensorOptions,
 }
 
 pub fn run(args: &SensorArgs) -> Result<u8> {
-    let config = sensor_config(args)?;
-    let flush_interval = flush_interval(args)?;
+    let config = args.sensor.config()?;
+    let flush_interval = args.sensor.flush_interval()?;
     let output = OutputSink::open(&args.output, &args.submit)?;
     if let Some(interface) = &args.live.interface {
-        let json = args.stats_json.as_deref();
-        return crate::live::run(&args.live, interface, config, flush_interval, output, json);
+        let live = crate::live::LiveRun {
+            interface,
+            metrics_listen: args.metrics_listen,
+            stats_json: args.stats_json.as_deref(),
+        };
+        return live.run(&args.live, config, flush_interval, output);
     }
     let mut decoder = Decoder::new(DecoderConfig {
-        dns_ports: args.dns_ports.clone(),
+        dns_ports: config.dns_ports.clone(),
         ..DecoderConfig::default()
     });
     let mut sensor = Sensor::new(config, output);
     let progress = progress_bar(&args.read);
-    let mut dnstap = DnstapInput::new(&args.dnstap, args.accept_rd);
+    let mut dnstap = DnstapInput::new(&args.dnstap, args.sensor.accept_rd);
     let mut status = exit::OK;
     for path in &args.read {
         let outcome = match DnstapInput::claims(path) {
@@ -96,7 +90,7 @@ pub fn run(args: &SensorArgs) -> Result<u8> {
         status = status.max(outcome);
     }
     progress.finish_and_clear();
-    dnstap.receive(&mut sensor, flush_interval)?;
+    dnstap.receive_until_signal(&mut sensor, flush_interval)?;
     decoder.finish();
     let (output, sensor_stats) = sensor.finish().context("writing the output")?;
     let (submit_stats, output_status) = output.finish()?;
@@ -108,29 +102,6 @@ pub fn run(args: &SensorArgs) -> Result<u8> {
         args.stats_json.as_deref(),
     )?;
     Ok(status.max(output_status))
-}
-
-fn sensor_config(args: &SensorArgs) -> Result<SensorConfig> {
-    anyhow::ensure!(
-        args.pair_timeout.is_finite() && args.pair_timeout > 0.0,
-        "--pair-timeout must be a positive number of seconds"
-    );
-    Ok(SensorConfig {
-        dns_ports: args.dns_ports.clone(),
-        pair_timeout_nanos: (args.pair_timeout * 1e9) as i64,
-        accept_recursion_desired: args.accept_rd,
-        noerror_only: args.noerror_only,
-        root_hints: load_root_hints(args.root_hints.as_deref())?,
-        max_rrsets: args.max_rrsets,
-        ..SensorConfig::default()
-    })
-}
-
-fn flush_interval(args: &SensorArgs) -> Result<Duration> {
-    Duration::try_from_secs_f64(args.flush_interval)
-        .ok()
-        .filter(|interval| !interval.is_zero())
-        .context("--flush-interval must be a positive number of seconds")
 }
 
 /// Root hints from a named.root-format file, or the IANA root servers.

@@ -1,5 +1,7 @@
 //! dnstap for `dnsledger sensor`: dnstap files among the `--read` inputs (told by content),
 //! and live receivers (`--dnstap unix:PATH|tcp:ADDRESS:PORT`) until SIGINT or SIGTERM.
+//! `serve --dnstap` runs the same receiver ([`DnstapInput::listen`],
+//! [`DnstapInput::receive`]) on a thread of its own.
 
 use std::fs::File;
 use std::io::Read;
@@ -17,12 +19,12 @@ use dnsledger_dnstap::{
 };
 use dnsledger_rrset::ObservationSink;
 use dnsledger_sensor::live::FlushTimer;
-use dnsledger_sensor::Sensor;
+use dnsledger_sensor::{Sensor, SensorStats};
 use indicatif::ProgressBar;
 
 use crate::exit;
 
-/// The sensor's dnstap options.
+/// The dnstap receiver's options (`sensor` and `serve`).
 #[derive(Args, Debug)]
 pub struct DnstapArgs {
     /// Receive dnstap from resolvers (Frame Streams, bidirectional handshake) on
@@ -111,10 +113,9 @@ impl<'a> DnstapInput<'a> {
         }
     }
 
-    /// Receives dnstap on every `--dnstap` endpoint until SIGINT or SIGTERM, flushing the
-    /// sensor every `flush_interval` of wall-clock time; then uses what is still queued.
-    /// Does nothing without endpoints.
-    pub fn receive<S: ObservationSink>(
+    /// Receives dnstap on every `--dnstap` endpoint until SIGINT or SIGTERM (see
+    /// [`DnstapInput::receive`]). Does nothing without endpoints.
+    pub fn receive_until_signal<S: ObservationSink>(
         &mut self,
         sensor: &mut Sensor<S>,
         flush_interval: Duration,
@@ -123,14 +124,35 @@ impl<'a> DnstapInput<'a> {
             return Ok(());
         }
         let stop = stop_on_signals()?;
+        let receiver = self.listen("dnsledger sensor")?;
+        self.receive(&receiver, sensor, flush_interval, &stop, |_| {})
+    }
+
+    /// Listens on every `--dnstap` endpoint (frames queue from then on), saying so on
+    /// standard error as `command`.
+    pub fn listen(&self, command: &str) -> Result<Receiver> {
         let config = ReceiverConfig {
             queue_frames: self.args.dnstap_queue,
             ..ReceiverConfig::default()
         };
         let receiver = Receiver::start(&self.args.endpoints, config)?;
         for endpoint in receiver.endpoints() {
-            eprintln!("dnsledger sensor: receiving dnstap on {endpoint}");
+            eprintln!("{command}: receiving dnstap on {endpoint}");
         }
+        Ok(receiver)
+    }
+
+    /// Feeds the sensor from `receiver` until `stop` is set, flushing it every
+    /// `flush_interval` of wall-clock time (`on_flush` then gets every counter, see
+    /// [`DnstapInput::all_counters`]); then uses what is still queued.
+    pub fn receive<S: ObservationSink>(
+        &mut self,
+        receiver: &Receiver,
+        sensor: &mut Sensor<S>,
+        flush_interval: Duration,
+        stop: &AtomicBool,
+        mut on_flush: impl FnMut(Vec<(String, u64)>),
+    ) -> Result<()> {
         let mut timer = FlushTimer::new(flush_interval);
         while !stop.load(Ordering::Relaxed) {
             if let Some(frame) = receiver.recv_timeout(timer.time_left().min(STOP_POLL)) {
@@ -138,7 +160,10 @@ impl<'a> DnstapInput<'a> {
                     .frame(sensor, &frame)
                     .context("writing the output")?;
             }
-            timer.flush_if_due(sensor).context("writing the output")?;
+            if timer.flush_if_due(sensor).context("writing the output")? {
+                self.receiver_stats = receiver.stats();
+                on_flush(self.all_counters(&sensor.stats()));
+            }
         }
         // What was queued when the signal came; bounded, as senders may still be sending.
         for _ in 0..self.args.dnstap_queue {
@@ -158,6 +183,17 @@ impl<'a> DnstapInput<'a> {
         let mut all = self.feeder.stats().counters();
         all.extend(self.receiver_stats.counters());
         all
+    }
+
+    /// `sensor`'s counters and the dnstap ones, by section and name (`sensor.pairs`,
+    /// `dnstap.frames_received`, ...).
+    pub fn all_counters(&self, sensor: &SensorStats) -> Vec<(String, u64)> {
+        let sensor = sensor.counters().into_iter().map(|c| ("sensor", c));
+        let dnstap = self.counters().into_iter().map(|c| ("dnstap", c));
+        sensor
+            .chain(dnstap)
+            .map(|(section, (name, value))| (format!("{section}.{name}"), value))
+            .collect()
     }
 }
 

@@ -1,16 +1,33 @@
-//! `dnsledger serve`: the HTTP APIs over a store (DNSDB v2/v1, CIRCL, native, metrics).
+//! `dnsledger serve`: the HTTP APIs over a store (DNSDB v2/v1, CIRCL, native, metrics),
+//! optionally with collectors in the same process (`--interface`, `--dnstap`: [`collect`]).
+//!
+//! [`collect`]: crate::collect
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{ArgGroup, Args};
 use dnsledger_server::{Server, ServerConfig};
+use tokio::sync::Notify;
 
+use crate::collect::{CollectArgs, Collectors};
 use crate::exit;
+use crate::sensor_options::PRIVACY;
 
 #[derive(Args, Debug)]
+#[command(after_help = PRIVACY)]
+#[command(group(ArgGroup::new("collector").args(["interface", "dnstap"]).multiple(true)))]
+// The sensor's settings mean nothing without a collector (submitted batches are not filtered).
+#[command(group(ArgGroup::new("collector_settings")
+    .args(["root_hints", "accept_rd", "noerror_only", "pair_timeout", "dns_ports", "max_rrsets",
+           "flush_interval", "include_suffix", "include_suffixes", "exclude_suffix",
+           "exclude_suffixes", "dnstap_queue"])
+    .multiple(true)
+    .requires("collector")))]
 pub struct ServeArgs {
     /// The store directory; its API keys, quota counters and audit log live there too.
     #[arg(long, default_value = "./dnsledger-data", value_name = "DIR")]
@@ -34,6 +51,13 @@ pub struct ServeArgs {
     /// is the store's one writer: no `ingest` can run beside it (submit instead).
     #[arg(long)]
     pub accept_submissions: bool,
+
+    /// Collect in this process too (--interface, --dnstap; then the server is the store's
+    /// writer, as with --accept-submissions): each collector's RRsets are written every
+    /// --flush-interval, its counters join /metrics, and SIGINT or SIGTERM stops it after a
+    /// last write.
+    #[command(flatten, next_help_heading = "Collection in the server")]
+    pub collect: CollectArgs,
 }
 
 impl ServeArgs {
@@ -48,35 +72,72 @@ impl ServeArgs {
 }
 
 pub fn run(args: &ServeArgs) -> Result<u8> {
-    serve(args.config(), |url| {
+    let collectors = Collectors::open(&args.collect)?;
+    serve_collecting(args.config(), collectors, |url| {
         println!("dnsledger: serving {url}");
     })
 }
 
 /// Binds, tells `ready` the base URL, and serves until SIGINT or SIGTERM.
 pub fn serve(config: ServerConfig, ready: impl FnOnce(&str)) -> Result<u8> {
+    serve_collecting(config, None, ready)
+}
+
+/// [`serve`], with `collectors` running beside the server (then the store's writer) from
+/// before `ready` until the server stops: on a signal, or when one of them fails.
+fn serve_collecting(
+    mut config: ServerConfig,
+    collectors: Option<Collectors<'_>>,
+    ready: impl FnOnce(&str),
+) -> Result<u8> {
+    if let Some(collectors) = &collectors {
+        config.writer = true;
+        config.counter_sources = collectors.counter_sources();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let writer = config.writer.then(|| config.db.display().to_string());
-        let server = Server::bind(config).await.with_context(|| match &writer {
-            Some(db) => format!(
-                "starting the server as the writer of {db} (--accept-submissions): is an \
-                 ingest or another writing server using it?"
-            ),
-            None => "starting the server".into(),
-        })?;
-        // Installed before the URL is announced: a signal right after it must stop us cleanly.
-        let shutdown = shutdown_signal().context("installing the signal handlers")?;
-        let scheme = if server.is_tls() { "https" } else { "http" };
-        ready(&format!("{scheme}://{}", server.local_addr()));
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        server.run(shutdown).await?;
-        eprintln!("dnsledger serve: stopped");
-        Ok(exit::OK)
+    std::thread::scope(|scope| {
+        runtime.block_on(async {
+            let writer = config.writer.then(|| config.db.display().to_string());
+            let server = Server::bind(config).await.with_context(|| match &writer {
+                Some(db) => format!(
+                    "starting the server as the writer of {db} (--accept-submissions, \
+                     --interface, --dnstap): is an ingest or another writing server using it?"
+                ),
+                None => "starting the server".into(),
+            })?;
+            // Installed before the URL is announced: a signal right after it must stop us
+            // cleanly.
+            let shutdown = shutdown_signal().context("installing the signal handlers")?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let ended = Arc::new(Notify::new());
+            let running = collectors.map(|collectors| {
+                let store = server
+                    .writer_store()
+                    .expect("a collecting server is the writer");
+                collectors.start(scope, &store, &stop, &ended)
+            });
+            let scheme = if server.is_tls() { "https" } else { "http" };
+            ready(&format!("{scheme}://{}", server.local_addr()));
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            let stopping = async {
+                tokio::select! {
+                    () = shutdown => {}
+                    () = ended.notified() => {}
+                }
+                // The collectors write their last RRsets while answers drain.
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            };
+            let served = server.run(stopping).await;
+            let collected = running.map_or(Ok(()), |running| running.stop());
+            served?;
+            collected?;
+            eprintln!("dnsledger serve: stopped");
+            Ok(exit::OK)
+        })
     })
 }
 

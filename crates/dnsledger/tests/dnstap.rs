@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::dnstap::{assert_counters_match_summary, merged_rows};
+use common::dnstap::{assert_counters_match_summary, fixture_frames, merged_rows};
 use common::{
     assert_same_rows, expected_rows_from_lines, fixture, our_rows, read_gz_lines, run_sensor,
     scratch_dir, CofRow,
@@ -103,16 +103,6 @@ fn a_bad_endpoint_is_a_usage_error() {
     assert_eq!(run.status, 2, "stderr: {}", run.stderr);
 }
 
-/// The data frames of the fixture, in order.
-fn fixture_frames() -> Vec<Vec<u8>> {
-    let mut reader = dnsledger_dnstap::open_file(Path::new(&fixture(DNSTAP))).unwrap();
-    let mut frames = Vec::new();
-    while let Some(frame) = reader.next_data().unwrap() {
-        frames.push(frame.to_vec());
-    }
-    frames
-}
-
 /// Connects to the sensor's socket once it listens.
 fn connect_when_listening(socket: &Path, child: &mut Child) -> UnixStream {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -158,7 +148,7 @@ fn a_live_receiver_gives_what_the_file_gives() {
     let socket: PathBuf = dir.join("dnstap.sock");
     let (output, stats) = (dir.join("out.jsonl"), dir.join("stats.json"));
     let mut child = start_live_sensor(&socket, &output, &stats);
-    let frames = fixture_frames();
+    let frames = fixture_frames(DNSTAP);
     let mut writer = StreamWriter::connect(connect_when_listening(&socket, &mut child)).unwrap();
     for frame in &frames {
         writer.write(frame).unwrap();

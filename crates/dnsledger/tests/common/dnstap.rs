@@ -96,3 +96,14 @@ pub fn merged_rows(rows: &[CofRow]) -> BTreeMap<RowKey, (u64, i64, i64)> {
     }
     merged
 }
+
+/// The data frames of a dnstap fixture (`fixtures/RELATIVE`), in order.
+pub fn fixture_frames(relative: &str) -> Vec<Vec<u8>> {
+    let path = super::fixture(relative);
+    let mut reader = dnsledger_dnstap::open_file(std::path::Path::new(&path)).unwrap();
+    let mut frames = Vec::new();
+    while let Some(frame) = reader.next_data().unwrap() {
+        frames.push(frame.to_vec());
+    }
+    frames
+}

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 pub mod dnstap;
 pub mod expect;
+pub mod netns;
 pub mod server;
 
 /// Absolute path of a file under the repository's `fixtures/`.
@@ -208,4 +209,15 @@ pub fn assert_same_rows(
         missing.is_empty() && extra.is_empty() && differing.is_empty(),
         "{what}: missing {missing:#?}\nextra {extra:#?}\n(count, first, last) differ (key, expected, ours) {differing:#?}"
     );
+}
+
+/// Whether `text` holds `address` as a whole IPv4 address (`127.0.0.2`, not `127.0.0.20` or
+/// `10.127.0.0.2`): for checks that an address appears nowhere.
+pub fn mentions_address(text: &str, address: &str) -> bool {
+    text.match_indices(address).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + address.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == '.')
+            && !after.is_some_and(|c| c.is_ascii_digit())
+    })
 }

@@ -66,7 +66,14 @@ impl TestServer {
 
     /// The same on a given address (a server restarted where its clients expect it).
     pub fn start_on(db: &Path, listen: &str, extra: &[&str]) -> TestServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
+        let binary = Command::new(env!("CARGO_BIN_EXE_dnsledger"));
+        TestServer::start_with(binary, db, listen, extra)
+    }
+
+    /// The same with `binary` a command that runs the dnsledger binary (in a network
+    /// namespace, say).
+    pub fn start_with(mut binary: Command, db: &Path, listen: &str, extra: &[&str]) -> TestServer {
+        let mut child = binary
             .args(["serve", "--db", db.to_str().unwrap(), "--listen", listen])
             .args(extra)
             .stdout(Stdio::piped())
@@ -122,4 +129,19 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// GET `url` with `key` (if any) in X-API-Key: (status, body). Refusals are answers too.
+pub fn http_get(url: &str, key: Option<&str>) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.get(url);
+    if let Some(key) = key {
+        request = request.header("X-API-Key", key);
+    }
+    let mut response = request.call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let body = response.body_mut().read_to_string().unwrap();
+    (response.status().as_u16(), body)
 }
