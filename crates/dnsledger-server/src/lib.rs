@@ -8,7 +8,7 @@
 //! quotas and the audit log come from `dnsledger-keys`.
 //!
 //! What it is not, by default: a writer. It opens the store as a reader beside any writer
-//! and catches up every second, so an `ingest` running meanwhile shows up within about a
+//! and catches up every quarter second, so an `ingest` running meanwhile shows up within a
 //! second. Started as the store's writer ([`ServerConfig::writer`], `serve
 //! --accept-submissions`), it takes sensors' batches at `POST /api/v1/submit` ([`submit`]),
 //! each written with its batch id in one atomic durable write; then no `ingest` can run

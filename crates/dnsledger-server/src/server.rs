@@ -28,7 +28,7 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// On shutdown, answers still streaming get this long to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the reader catches up with a writer in another process.
-const CATCH_UP_INTERVAL: Duration = Duration::from_secs(1);
+const CATCH_UP_INTERVAL: Duration = Duration::from_millis(250);
 /// How often the daily quota counters are saved.
 const QUOTA_SAVE_INTERVAL: Duration = Duration::from_secs(10);
 
