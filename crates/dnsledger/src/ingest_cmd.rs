@@ -1,8 +1,7 @@
 //! `dnsledger ingest --db DIR FILE...`: captures, COF NDJSON and passivedns logs into the store.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -70,7 +69,7 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
             ..SensorConfig::default()
         },
         max_rrsets: args.max_rrsets,
-        stop: stop_on_signals()?,
+        stop: crate::stop_on_signals()?,
     };
     let store = Store::open(&args.db, Access::ReadWrite).with_context(|| {
         format!(
@@ -115,17 +114,6 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
         write_stats_json(path, counters.iter().map(|(n, v)| (n.as_str(), *v)))?;
     }
     Ok(status)
-}
-
-/// A flag that SIGINT and SIGTERM set, so that ingest stops between two packets and still
-/// reports what it wrote.
-fn stop_on_signals() -> Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("installing the signal handler")?;
-    }
-    Ok(stop)
 }
 
 /// One input: errors that concern only this input are reported and remembered in the exit

@@ -72,7 +72,7 @@ impl LiveRun<'_> {
     ) -> Result<u8> {
         let interface = self.interface;
         let capture = open(args, interface, sensor, flush_interval)?;
-        let stop = stop_on_signals()?;
+        let stop = crate::stop_on_signals()?;
         let snapshot = Arc::new(Mutex::new(Totals::default()));
         if let Some(address) = self.metrics_listen {
             serve_metrics(address, Arc::clone(&snapshot))?;
@@ -146,18 +146,6 @@ fn live_config(
     };
     config.sensor = sensor;
     config
-}
-
-/// The flag SIGINT and SIGTERM set; a second one ends the process at once (exit 1), in
-/// case writing what is held hangs.
-fn stop_on_signals() -> Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
-            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
-            .context("installing the signal handlers")?;
-    }
-    Ok(stop)
 }
 
 fn serve_metrics(address: SocketAddr, snapshot: Arc<Mutex<Totals>>) -> Result<()> {

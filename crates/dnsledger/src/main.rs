@@ -98,6 +98,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// The flag SIGINT and SIGTERM set, so that long work (ingest, live collection) stops at a
+/// safe point, writes what it holds and reports; a second signal ends the process at once
+/// (exit 1), in case that writing hangs.
+pub fn stop_on_signals() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    use anyhow::Context;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 1, std::sync::Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, std::sync::Arc::clone(&stop)))
+            .context("installing the signal handlers")?;
+    }
+    Ok(stop)
+}
+
 /// Seconds since the epoch.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

@@ -123,7 +123,7 @@ impl<'a> DnstapInput<'a> {
         if self.args.endpoints.is_empty() {
             return Ok(());
         }
-        let stop = stop_on_signals()?;
+        let stop = crate::stop_on_signals()?;
         let receiver = self.listen("dnsledger sensor")?;
         self.receive(&receiver, sensor, flush_interval, &stop, |_| {})
     }
@@ -219,15 +219,4 @@ impl<R: Read> Read for Counted<R> {
         self.read.fetch_add(read as u64, Ordering::Relaxed);
         Ok(read)
     }
-}
-
-/// A flag that SIGINT and SIGTERM set: a live sensor stops receiving, writes what it holds
-/// and reports, instead of dying with it.
-fn stop_on_signals() -> Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("installing the signal handler")?;
-    }
-    Ok(stop)
 }
