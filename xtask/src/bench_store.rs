@@ -4,11 +4,12 @@
 //! issue's target. Prints a markdown report for docs/BENCHMARKS.md.
 //!
 //! Phases, each on the same history:
-//! 1. COF NDJSON input files for `dnsledger ingest` (generated once, reused while the
-//!    generator and parameters stay the same).
+//! 1. gzip-compressed COF NDJSON input files for `dnsledger ingest` (generated once, reused
+//!    while the generator and parameters stay the same; compressed because 34 million lines
+//!    are 5.6 GB of text), and the time one thread takes to decompress them.
 //! 2. Writer thread: the history regenerated in memory, pre-aggregated like ingest does
 //!    (`Aggregator`, `--batch-rrsets` distinct RRsets per batch), and only the
-//!    `Store::write` calls timed, into a fresh store.
+//!    `Store::write` calls timed, into a fresh store (removed afterwards to save disk).
 //! 3. End to end: `dnsledger ingest` of the COF files into another fresh store (wall time
 //!    until it exits), then the time until RocksDB's background compaction has settled.
 //! 4. Bytes on disk of that store, per distinct RRset (counted in the store).
@@ -18,7 +19,7 @@
 //!    (`*.name` left wildcards).
 
 use std::fs::{self, File};
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -172,8 +173,12 @@ fn dnsledger_binary(given: Option<&Path>) -> Result<PathBuf> {
 struct Input {
     files: Vec<PathBuf>,
     lines: u64,
+    /// Compressed bytes, and the bytes of text they hold.
     bytes: u64,
+    text_bytes: u64,
     generated_in: Option<Duration>,
+    /// Time one thread takes to read and decompress every file (part of ingest's work).
+    decompress: Duration,
 }
 
 /// Writes the history as COF NDJSON, `lines_per_file` lines per file, into a directory
@@ -182,7 +187,7 @@ struct Input {
 fn prepare_input(args: &BenchStoreArgs, universe: &Universe) -> Result<Input> {
     let params = universe.params();
     let prefix = format!(
-        "input-r{}-o{}-d{}-s{}-l{}-",
+        "input-gz-r{}-o{}-d{}-s{}-l{}-",
         params.rrsets, params.observations, params.domains, params.seed, args.lines_per_file
     );
     let dir = args
@@ -215,17 +220,29 @@ fn prepare_input(args: &BenchStoreArgs, universe: &Universe) -> Result<Input> {
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
-    files.retain(|p| p.extension().is_some_and(|e| e == "cof"));
+    files.retain(|p| p.extension().is_some_and(|e| e == "gz"));
     files.sort();
     let bytes = files
         .iter()
         .map(|f| fs::metadata(f).map(|m| m.len()))
         .sum::<Result<u64, _>>()?;
+    eprintln!("bench-store: timing the decompression of the input");
+    let begun = Instant::now();
+    let mut text_bytes = 0;
+    for file in &files {
+        let mut reader = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            File::open(file)?,
+        ));
+        text_bytes += std::io::copy(&mut reader, &mut std::io::sink())?;
+    }
     Ok(Input {
         files,
         lines: params.observations,
         bytes,
+        text_bytes,
         generated_in,
+        decompress: begun.elapsed(),
     })
 }
 
@@ -234,9 +251,13 @@ fn write_cof(universe: &Universe, dir: &Path, lines_per_file: u64) -> Result<()>
     let mut part = 0;
     let mut written = 0u64;
     loop {
-        let path = dir.join(format!("part-{part:03}.cof"));
+        let path = dir.join(format!("part-{part:03}.cof.gz"));
         let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        let mut sink = CofSink::new(BufWriter::with_capacity(1 << 20, file));
+        let gzip = flate2::write::GzEncoder::new(
+            BufWriter::with_capacity(1 << 20, file),
+            flate2::Compression::fast(),
+        );
+        let mut sink = CofSink::new(gzip);
         let mut in_file = 0;
         let mut chunk = Vec::with_capacity(4096);
         while in_file < lines_per_file {
@@ -250,7 +271,7 @@ fn write_cof(universe: &Universe, dir: &Path, lines_per_file: u64) -> Result<()>
             }
         }
         sink.accept(chunk)?;
-        sink.flush()?;
+        sink.into_inner().finish()?.flush()?;
         written += in_file;
         part += 1;
         if in_file < lines_per_file || written == universe.params().observations {
@@ -289,6 +310,8 @@ struct WriterResult {
     slowest_batch: BatchFigure,
     wall: Duration,
     census: Census,
+    /// The store's size when the phase ended (before it was removed).
+    bytes: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -322,6 +345,7 @@ fn writer_phase(args: &BenchStoreArgs, universe: &Universe) -> Result<WriterResu
         slowest_batch: BatchFigure::default(),
         wall: Duration::ZERO,
         census: Census::new(universe),
+        bytes: 0,
     };
     let start = Instant::now();
     let write = |batch: Vec<Observation>, result: &mut WriterResult| -> Result<()> {
@@ -374,6 +398,8 @@ fn writer_phase(args: &BenchStoreArgs, universe: &Universe) -> Result<WriterResu
     drop(store);
     result.wall = start.elapsed();
     result.census = census;
+    result.bytes = du(&db)?;
+    remove_store(&db)?;
     Ok(result)
 }
 
@@ -571,7 +597,7 @@ fn names_sample(universe: &Universe, sample: u64, count: usize) -> Vec<String> {
     universe.sample_names(sample, count - misses, misses)
 }
 
-/// Latencies of a series of lookups.
+/// Latencies of a series of lookups, and the sizes of their answers.
 #[derive(Clone, Debug)]
 struct Latencies {
     lookups: usize,
@@ -580,29 +606,44 @@ struct Latencies {
     p99: Duration,
     max: Duration,
     mean: Duration,
+    /// Rows per answer: median, 99th percentile, most.
+    rows_p50: u64,
+    rows_p99: u64,
+    rows_max: u64,
+}
+
+/// One lookup: nanoseconds from planning to its last row, and the rows it returned.
+type Sample = (u64, u64);
+
+/// The nearest-rank `q` quantile of sorted values (0 when there are none).
+fn quantile(sorted: &[u64], q: f64) -> u64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied().unwrap_or(0)
 }
 
 impl Latencies {
-    fn of(mut nanos: Vec<u64>, rows: u64) -> Latencies {
+    fn of(samples: &[Sample]) -> Latencies {
+        let mut nanos: Vec<u64> = samples.iter().map(|s| s.0).collect();
+        let mut rows: Vec<u64> = samples.iter().map(|s| s.1).collect();
         nanos.sort_unstable();
-        let at = |q: f64| {
-            let rank = ((q * nanos.len() as f64).ceil() as usize).clamp(1, nanos.len().max(1));
-            Duration::from_nanos(nanos.get(rank - 1).copied().unwrap_or(0))
-        };
+        rows.sort_unstable();
         let sum: u64 = nanos.iter().sum();
         Latencies {
             lookups: nanos.len(),
-            rows,
-            p50: at(0.50),
-            p99: at(0.99),
+            rows: rows.iter().sum(),
+            p50: Duration::from_nanos(quantile(&nanos, 0.50)),
+            p99: Duration::from_nanos(quantile(&nanos, 0.99)),
             max: Duration::from_nanos(nanos.last().copied().unwrap_or(0)),
             mean: Duration::from_nanos(sum / nanos.len().max(1) as u64),
+            rows_p50: quantile(&rows, 0.50),
+            rows_p99: quantile(&rows, 0.99),
+            rows_max: rows.last().copied().unwrap_or(0),
         }
     }
 }
 
 /// Exact `rrset/name` lookups (ANY type), each timed from planning to its last row.
-fn exact_lookups(store: &Store, names: &[String]) -> Result<(Vec<u64>, u64)> {
+fn exact_lookups(store: &Store, names: &[String]) -> Result<Vec<Sample>> {
     let lookups: Vec<Lookup> = names
         .iter()
         .map(|name| {
@@ -613,17 +654,17 @@ fn exact_lookups(store: &Store, names: &[String]) -> Result<(Vec<u64>, u64)> {
             })
         })
         .collect::<Result<_>>()?;
-    let mut nanos = Vec::with_capacity(lookups.len());
-    let mut rows = 0;
+    let mut samples = Vec::with_capacity(lookups.len());
     for lookup in &lookups {
         let begun = Instant::now();
+        let mut rows = 0;
         for row in store.lookup(lookup, TimeFence::default())? {
             row?;
             rows += 1;
         }
-        nanos.push(begun.elapsed().as_nanos() as u64);
+        samples.push((begun.elapsed().as_nanos() as u64, rows));
     }
-    Ok((nanos, rows))
+    Ok(samples)
 }
 
 /// The cold case.
@@ -661,14 +702,14 @@ fn cold_phase(dir: &Path, db: &Path, names: &[String], drop_cache: bool) -> Resu
         output.status
     );
     let json: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-    let nanos: Vec<u64> = json["latencies_ns"]
+    let samples: Vec<Sample> = json["samples"]
         .as_array()
         .context("store-probe output")?
         .iter()
-        .filter_map(serde_json::Value::as_u64)
+        .filter_map(|pair| Some((pair[0].as_u64()?, pair[1].as_u64()?)))
         .collect();
     Ok(ColdResult {
-        latencies: Latencies::of(nanos, json["rows"].as_u64().unwrap_or(0)),
+        latencies: Latencies::of(&samples),
         page_cache_dropped,
         open: Duration::from_nanos(json["open_ns"].as_u64().unwrap_or(0)),
     })
@@ -682,18 +723,17 @@ fn drop_page_cache() -> bool {
 }
 
 /// `xtask store-probe`: opens the store as a reader and runs the exact lookups of
-/// `--names`, printing `{"open_ns", "rows", "latencies_ns"}` as JSON.
+/// `--names`, printing `{"open_ns", "samples": [[nanoseconds, rows], ...]}` as JSON.
 pub fn probe(args: &ProbeArgs) -> Result<()> {
     let text = fs::read_to_string(&args.names)?;
     let names: Vec<String> = text.lines().map(str::to_string).collect();
     let begun = Instant::now();
     let store = Store::open(&args.db, Access::ReadOnly)?;
     let open = begun.elapsed();
-    let (nanos, rows) = exact_lookups(&store, &names)?;
+    let samples = exact_lookups(&store, &names)?;
     let json = serde_json::json!({
         "open_ns": open.as_nanos() as u64,
-        "rows": rows,
-        "latencies_ns": nanos,
+        "samples": samples,
     });
     println!("{json}");
     Ok(())
@@ -722,8 +762,7 @@ fn warm_phase(
     let store = Store::open(db, Access::ReadOnly)?;
     eprintln!("bench-store: warm lookups");
     exact_lookups(&store, names)?;
-    let (nanos, rows) = exact_lookups(&store, names)?;
-    let warm = Latencies::of(nanos, rows);
+    let warm = Latencies::of(&exact_lookups(&store, names)?);
 
     let (net, _) = census.busiest_net();
     let octets = net.octets();
@@ -804,7 +843,8 @@ impl Report<'_> {
         out += &format!(
             "Input: `cargo xtask bench-store --rrsets {} --observations-per-rrset-avg {} --seed {}` \
              ({} domains): {} distinct RRsets ({} DNSSEC) of {} RRs in all, {} observations \
-             in {} COF NDJSON files of {} ({} bytes{}).\n\n",
+             in {} gzip-compressed COF NDJSON files of {} lines ({} bytes of text, {} \
+             compressed{}; one thread decompresses them in {:.1} s).\n\n",
             self.params.rrsets,
             self.args.observations_per_rrset_avg,
             self.params.seed,
@@ -815,11 +855,13 @@ impl Report<'_> {
             thousands(self.params.observations),
             self.input.files.len(),
             thousands(self.args.lines_per_file),
+            thousands(self.input.text_bytes),
             thousands(self.input.bytes),
             match self.input.generated_in {
                 Some(t) => format!(", generated in {:.0} s", t.as_secs_f64()),
                 None => ", reused".into(),
-            }
+            },
+            self.input.decompress.as_secs_f64(),
         );
         out += &format!("Types: {}.\n\n", self.type_mix());
 
@@ -899,7 +941,8 @@ impl Report<'_> {
             "Writer thread: {} observations pre-aggregated into {} batches of at most {} \
              distinct RRsets: {} RRset-row merges, {} RocksDB operations in {:.1} s of \
              `Store::write` ({:.1} s of it on the CPU; {:.1} s wall for the phase, generation included). First batch \
-             {}k rows/s, last {}k rows/s, slowest {}k rows/s.\n\n",
+             {}k rows/s, last {}k rows/s, slowest {}k rows/s. The writer's store held {} bytes \
+             when the phase ended (not compacted).\n\n",
             thousands(w.observations),
             thousands(w.batches),
             thousands(self.args.batch_rrsets as u64),
@@ -911,10 +954,12 @@ impl Report<'_> {
             thousands((w.first_batch.rate() / 1e3) as u64),
             thousands((w.last_batch.rate() / 1e3) as u64),
             thousands((w.slowest_batch.rate() / 1e3) as u64),
+            thousands(w.bytes),
         );
         out += &format!(
             "End to end: `dnsledger ingest --max-rrsets {}` of the {} files: {:.1} s wall, {:.1} s \
-             CPU ({:.2} cores busy), max RSS {} MiB; {} rows in {} batches written. RocksDB's \
+             CPU ({:.2} cores busy; gzip decompression alone takes one thread {:.1} s), max RSS {} \
+             MiB; {} rows in {} batches written. RocksDB's \
              background compaction then needed {:.1} s more after the store was reopened \
              (`Store::background_work_pending`); the store does not expose a manual full \
              compaction, so this is what RocksDB's leveled compaction did on its own. Store \
@@ -924,6 +969,7 @@ impl Report<'_> {
             i.run.wall.as_secs_f64(),
             i.run.cpu.as_secs_f64(),
             i.run.cpu.as_secs_f64() / i.run.wall.as_secs_f64(),
+            self.input.decompress.as_secs_f64(),
             thousands(i.run.max_rss_kib / 1024),
             thousands(i.rows_written),
             thousands(i.batches),
@@ -936,7 +982,7 @@ impl Report<'_> {
              random RRsets, {:.0}% of them names that hold nothing, each timed from planning to \
              its last row. Cold: {} (the reader opened in {} ms), {} rows, max {} ms, mean {} \
              ms. Warm: the same process after one pass over the same names, {} rows, max {} ms, \
-             mean {} ms.\n\n",
+             mean {} ms. Rows per answer (warm sample): median {}, 99th percentile {}, most {}.\n\n",
             thousands(self.cold.latencies.lookups as u64),
             thousands(self.warm.lookups as u64),
             MISS_SHARE * 100.0,
@@ -953,6 +999,9 @@ impl Report<'_> {
             thousands(self.warm.rows),
             ms(self.warm.max),
             ms(self.warm.mean),
+            self.warm.rows_p50,
+            self.warm.rows_p99,
+            self.warm.rows_max,
         );
         out += &format!(
             "Disk: {} bytes in the store directory ({} in {} table files), {} RRset rows and {} \
@@ -1006,10 +1055,13 @@ mod tests {
 
     #[test]
     fn percentiles_take_the_nearest_rank() {
-        let l = Latencies::of((1..=100).collect(), 7);
+        let samples: Vec<Sample> = (1..=100).map(|n| (n, n % 10)).collect();
+        let l = Latencies::of(&samples);
         assert_eq!(l.p50, Duration::from_nanos(50));
         assert_eq!(l.p99, Duration::from_nanos(99));
         assert_eq!(l.max, Duration::from_nanos(100));
-        assert_eq!(l.lookups, 100);
+        assert_eq!((l.lookups, l.rows), (100, 450));
+        assert_eq!((l.rows_p50, l.rows_p99, l.rows_max), (4, 9, 9));
+        assert_eq!(quantile(&[], 0.5), 0);
     }
 }
