@@ -14,18 +14,7 @@ use common::{fixture, run_sensor, scratch_dir, ExpectedRow};
 
 const CAPTURE: &str = "testbed/run3_attack.resolver_auth.pcap.gz";
 
-/// Runs `dnsledger ARGS...`; returns (status, stdout, stderr).
-fn dnsledger(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
-        .args(args)
-        .output()
-        .expect("dnsledger runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8(output.stdout).expect("UTF-8 output"),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use common::server::run as dnsledger;
 
 fn ingest(db: &Path, inputs: &[&str]) -> (i32, String) {
     let mut args = vec!["ingest", "--db", db.to_str().unwrap(), "--root-hints"];

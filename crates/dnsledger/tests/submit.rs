@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::server::{add_key, run, TestServer};
+use common::server::{add_key, run, testbed_store, TestServer};
 use common::{fixture, scratch_dir};
 
 const CAPTURE: &str = "testbed/run3_attack.resolver_auth.pcap.gz";
@@ -26,17 +26,7 @@ fn dump(db: &Path) -> String {
 
 /// What every submission must end with: the rows of a local ingest of the capture.
 fn expected_rows(name: &str) -> String {
-    let db = scratch_dir(name).join("db");
-    let (status, _, stderr) = run(&[
-        "ingest",
-        "--db",
-        db.to_str().unwrap(),
-        "--root-hints",
-        &fixture("testbed/root.hints"),
-        &fixture(CAPTURE),
-    ]);
-    assert_eq!(status, 0, "ingest failed: {stderr}");
-    let rows = dump(&db);
+    let rows = dump(&testbed_store(name));
     assert_eq!(rows.lines().count(), 812);
     rows
 }

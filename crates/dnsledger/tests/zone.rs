@@ -26,18 +26,7 @@ const ZONES: [&str; 6] = [
 /// 2025-01-01 00:00:00 UTC, the zone time of the imports.
 const ZONE_TIME: &str = "1735689600";
 
-/// Runs `dnsledger ARGS...`; returns (status, stdout, stderr).
-fn dnsledger(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
-        .args(args)
-        .output()
-        .expect("dnsledger runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8(output.stdout).expect("UTF-8 output"),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use common::server::run as dnsledger;
 
 fn zone_file(zone: &str) -> String {
     fixture(&format!("zones/{zone}zone"))
