@@ -44,6 +44,55 @@ pub struct Presented {
     pub source: Source,
     /// Rdata rows carry one rdata, printed as a string in JSON as DNSDB does.
     pub rrset_row: bool,
+    /// The per-day histogram, when the query asked for it.
+    pub activity: Option<ActivityView>,
+}
+
+/// A row's activity as shown: `activity` in COF (a dnsledger extension, only on request),
+/// `;; activity:` in text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityView {
+    /// The width of each bucket: a day, or a power of two of days for long-lived rows.
+    pub bucket_seconds: i64,
+    /// (bucket start in seconds since the epoch, count), ascending; empty buckets left out.
+    pub buckets: Vec<(i64, u64)>,
+}
+
+impl ActivityView {
+    fn json(&self) -> Value {
+        json!({
+            "bucket_seconds": self.bucket_seconds,
+            "buckets": self.buckets.iter().map(|(start, count)| json!([start, count])).collect::<Vec<_>>(),
+        })
+    }
+
+    fn from_json(value: &Value) -> Option<ActivityView> {
+        let buckets = value["buckets"]
+            .as_array()?
+            .iter()
+            .map(|pair| Some((pair[0].as_i64()?, pair[1].as_u64()?)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(ActivityView {
+            bucket_seconds: value["bucket_seconds"].as_i64()?,
+            buckets,
+        })
+    }
+
+    /// `2024-01-02 3, 2024-01-05 1` (dates of bucket starts, UTC).
+    fn text(&self) -> String {
+        let buckets: Vec<String> = self
+            .buckets
+            .iter()
+            .map(|(start, count)| format!("{} {count}", timefmt::format_date(*start)))
+            .collect();
+        let days = self.bucket_seconds / 86_400;
+        let unit = if days == 1 {
+            "day".to_string()
+        } else {
+            format!("{days} days")
+        };
+        format!("per {unit}: {}", buckets.join(", "))
+    }
 }
 
 fn name_text(wire: &[u8]) -> String {
@@ -71,6 +120,10 @@ impl From<&Row> for Presented {
             seen: row.seen,
             source: row.source,
             rrset_row: row.is_rrset_row,
+            activity: row.activity.as_ref().map(|activity| ActivityView {
+                bucket_seconds: activity.bucket_seconds(),
+                buckets: activity.buckets().collect(),
+            }),
         }
     }
 }
@@ -116,6 +169,7 @@ impl Presented {
             },
             source,
             rrset_row: rrset_row || object.get("bailiwick").is_some(),
+            activity: object.get("activity").and_then(ActivityView::from_json),
         })
     }
 }
@@ -145,6 +199,9 @@ pub fn cof_object(row: &Presented) -> Value {
         _ => json!(row.rdata),
     };
     object.insert("rdata".into(), rdata);
+    if let Some(activity) = &row.activity {
+        object.insert("activity".into(), activity.json());
+    }
     Value::Object(object)
 }
 
@@ -196,6 +253,9 @@ impl<W: Write> Presenter<W> {
                 row.seen.count
             )?,
             None => writeln!(self.out, ";; count: {}", row.seen.count)?,
+        }
+        if let Some(activity) = &row.activity {
+            writeln!(self.out, ";; activity {}", activity.text())?;
         }
         for rdata in &row.rdata {
             writeln!(self.out, "{}  {}  {rdata}", row.rrname, row.rrtype)?;
@@ -371,6 +431,17 @@ mod tests {
             },
             source,
             rrset_row,
+            activity: None,
+        }
+    }
+
+    fn with_activity() -> Presented {
+        Presented {
+            activity: Some(ActivityView {
+                bucket_seconds: 86_400,
+                buckets: vec![(0, 2), (172_800, 1)],
+            }),
+            ..presented(true, Source::Sensor)
         }
     }
 
@@ -380,6 +451,7 @@ mod tests {
             presented(true, Source::Sensor),
             presented(false, Source::Sensor),
             presented(true, Source::ZoneFile),
+            with_activity(),
         ] {
             assert_eq!(Presented::from_cof(&cof_object(&row)), Ok(row));
         }
@@ -392,5 +464,24 @@ mod tests {
         summary.add(&presented(true, Source::Sensor).seen, Source::Sensor);
         summary.add(&presented(true, Source::ZoneFile).seen, Source::ZoneFile);
         assert_eq!(Summary::from_json(&summary.json()), summary);
+    }
+
+    #[test]
+    fn activity_is_a_field_in_json_and_a_line_in_text() {
+        let row = with_activity();
+        assert_eq!(
+            cof_object(&row)["activity"],
+            json!({"bucket_seconds": 86400, "buckets": [[0, 2], [172800, 1]]})
+        );
+        assert!(cof_object(&presented(true, Source::Sensor))
+            .get("activity")
+            .is_none());
+        let mut text = Vec::new();
+        Presenter::new(&mut text, Format::Text).row(&row).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains(";; activity per day: 1970-01-01 2, 1970-01-03 1\n"),
+            "{text}"
+        );
     }
 }

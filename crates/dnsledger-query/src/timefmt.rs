@@ -39,6 +39,12 @@ pub fn format(epoch: i64) -> String {
     )
 }
 
+/// `YYYY-MM-DD` in UTC.
+pub fn format_date(epoch: i64) -> String {
+    let (year, month, day) = civil_from_days(epoch.div_euclid(86_400));
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 /// A span as dnsdbq prints it beside record times: its two largest units, approximate.
 pub fn format_duration(seconds: i64) -> String {
     const UNITS: [(i64, &str); 5] = [

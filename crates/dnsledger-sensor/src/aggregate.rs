@@ -8,10 +8,51 @@ use hashbrown::HashMap;
 /// Bounded: once `max_rrsets` distinct RRsets are held, [`Aggregator::is_full`] says so and
 /// the sensor drains it to its sink. Draining early is safe because sinks merge with the
 /// same associative rule; it only makes the output hold partial rows for the same RRset.
+///
+/// Statistics are kept apart per UTC day (of an observation's first time), so that every
+/// observation leaving the aggregator lies within one day: the store's per-day activity
+/// histogram counts each one on its day.
 #[derive(Debug)]
 pub struct Aggregator {
-    rows: HashMap<RRset, Seen>,
+    rows: HashMap<RRset, Days>,
     max_rrsets: usize,
+}
+
+/// One RRset's statistics per day; nearly always a single day, held without allocating.
+#[derive(Debug)]
+enum Days {
+    One(i64, Seen),
+    Many(Vec<(i64, Seen)>),
+}
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+impl Days {
+    fn new(seen: Seen) -> Days {
+        Days::One(seen.time_first.div_euclid(SECONDS_PER_DAY), seen)
+    }
+
+    fn add(&mut self, seen: &Seen) {
+        let day = seen.time_first.div_euclid(SECONDS_PER_DAY);
+        match self {
+            Days::One(held_day, held) if *held_day == day => held.merge(seen),
+            Days::One(held_day, held) => *self = Days::Many(vec![(*held_day, *held), (day, *seen)]),
+            Days::Many(days) => match days.iter_mut().find(|(held_day, _)| *held_day == day) {
+                Some((_, held)) => held.merge(seen),
+                None => days.push((day, *seen)),
+            },
+        }
+    }
+
+    fn into_observations(self, rrset: RRset, out: &mut Vec<Observation>) {
+        match self {
+            Days::One(_, seen) => out.push(Observation { rrset, seen }),
+            Days::Many(days) => out.extend(days.into_iter().map(|(_, seen)| Observation {
+                rrset: rrset.clone(),
+                seen,
+            })),
+        }
+    }
 }
 
 impl Aggregator {
@@ -26,10 +67,12 @@ impl Aggregator {
     /// [`RRset::encode`]). Allocates only for an RRset not already held.
     pub fn observe(&mut self, encoded: &[u8], time: i64) {
         match self.rows.get_mut(encoded) {
-            Some(seen) => seen.merge(&Seen::once(time)),
+            Some(days) => days.add(&Seen::once(time)),
             None => {
-                self.rows
-                    .insert(RRset::from_encoded_trusted(encoded), Seen::once(time));
+                self.rows.insert(
+                    RRset::from_encoded_trusted(encoded),
+                    Days::new(Seen::once(time)),
+                );
             }
         }
     }
@@ -37,9 +80,10 @@ impl Aggregator {
     /// Merges an already aggregated observation (from a file of them, say).
     pub fn merge(&mut self, observation: Observation) {
         match self.rows.get_mut(observation.rrset.encoded()) {
-            Some(seen) => seen.merge(&observation.seen),
+            Some(days) => days.add(&observation.seen),
             None => {
-                self.rows.insert(observation.rrset, observation.seen);
+                self.rows
+                    .insert(observation.rrset, Days::new(observation.seen));
             }
         }
     }
@@ -56,14 +100,18 @@ impl Aggregator {
         self.rows.is_empty()
     }
 
-    /// Everything held, in identity order (so output is deterministic), leaving it empty.
+    /// Everything held, in identity then time order (so output is deterministic), leaving
+    /// it empty.
     pub fn drain(&mut self) -> Vec<Observation> {
-        let mut out: Vec<Observation> = self
-            .rows
-            .drain()
-            .map(|(rrset, seen)| Observation { rrset, seen })
-            .collect();
-        out.sort_unstable_by(|a, b| a.rrset.cmp(&b.rrset));
+        let mut out = Vec::with_capacity(self.rows.len());
+        for (rrset, days) in self.rows.drain() {
+            days.into_observations(rrset, &mut out);
+        }
+        out.sort_unstable_by(|a, b| {
+            a.rrset
+                .cmp(&b.rrset)
+                .then(a.seen.time_first.cmp(&b.seen.time_first))
+        });
         out
     }
 }
@@ -115,5 +163,33 @@ mod tests {
         agg.observe(&encoded(&two), 1);
         assert!(agg.is_full());
         assert_eq!(agg.drain().len(), 2);
+    }
+
+    #[test]
+    fn days_stay_apart_so_each_observation_lies_within_one() {
+        let mut agg = Aggregator::new(10);
+        let rdata: [&[u8]; 1] = [&[192, 0, 2, 1]];
+        let midnight = 20_000 * SECONDS_PER_DAY;
+        for time in [midnight - 10, midnight + 5, midnight - 1, midnight + 7] {
+            agg.observe(&encoded(&rdata), time);
+        }
+        assert_eq!(agg.len(), 1, "one RRset held");
+        let rows = agg.drain();
+        let seen: Vec<Seen> = rows.iter().map(|row| row.seen).collect();
+        assert_eq!(
+            seen,
+            [
+                Seen {
+                    time_first: midnight - 10,
+                    time_last: midnight - 1,
+                    count: 2
+                },
+                Seen {
+                    time_first: midnight + 5,
+                    time_last: midnight + 7,
+                    count: 2
+                },
+            ]
+        );
     }
 }

@@ -180,7 +180,7 @@ fn start_scan<'a>(
     deadline: Instant,
 ) -> Option<Rows<'a>> {
     match state.store.lookup(lookup, params.fence) {
-        Ok(rows) => Some(rows.with_deadline(deadline)),
+        Ok(rows) => Some(params.shape().apply(rows).with_deadline(deadline)),
         Err(refused) => {
             out.start(Start::Refused(refused.0));
             None

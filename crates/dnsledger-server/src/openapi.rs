@@ -69,7 +69,14 @@ fn query_params() -> Vec<Value> {
         query_param("time_first_after", time.clone(), "first seen >= T"),
         query_param("time_last_before", time.clone(), "last seen <= T"),
         query_param("time_last_after", time, "last seen >= T"),
-        boolean_param("aggr", "aggregated rows (the default)"),
+        boolean_param(
+            "aggr",
+            "aggregated rows (the default); false: one row per day of activity",
+        ),
+        boolean_param(
+            "activity",
+            "rows carry `activity`, their per-day observation histogram (dnsledger)",
+        ),
         boolean_param("humantime", "times as RFC 3339 strings"),
         query_param(
             "max_count",

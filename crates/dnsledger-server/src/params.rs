@@ -1,5 +1,5 @@
 //! DNSDB's query parameters: limit, offset, the four time fences, aggr, humantime,
-//! max_count, exclude, verbose. swclient, version and id are informational and ignored,
+//! max_count, exclude, verbose; and dnsledger's `activity`. swclient, version and id are informational and ignored,
 //! as is anything unknown (clients add their own).
 
 use dnsledger_query::timefmt;
@@ -17,6 +17,8 @@ pub struct Params {
     pub fence: TimeFence,
     pub aggr: bool,
     pub humantime: bool,
+    /// Rows carry their per-day histogram (`activity`); off by default, as DNSDB has none.
+    pub activity: bool,
     /// Summarize stops once the summed count reaches this (the last row counted whole).
     pub max_count: Option<u64>,
     /// Flex: drop results that this expression matches.
@@ -33,9 +35,20 @@ impl Default for Params {
             fence: TimeFence::default(),
             aggr: true,
             humantime: false,
+            activity: false,
             max_count: None,
             exclude: None,
             verbose: true,
+        }
+    }
+}
+
+impl Params {
+    /// `aggr` and `activity` as the query layer's shape of rows.
+    pub fn shape(&self) -> dnsledger_query::Shape {
+        dnsledger_query::Shape {
+            periods: !self.aggr,
+            activity: self.activity,
         }
     }
 }
@@ -57,6 +70,7 @@ pub fn parse(query: Option<&str>, now: i64) -> Result<Params, String> {
             "time_last_before" => params.fence.last_before = Some(time(name, value, now)?),
             "aggr" => params.aggr = boolean(name, value)?,
             "humantime" => params.humantime = boolean(name, value)?,
+            "activity" => params.activity = boolean(name, value)?,
             "verbose" => params.verbose = boolean(name, value)?,
             "exclude" => params.exclude = Some(value.to_string()),
             _ => {}

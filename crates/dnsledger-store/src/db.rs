@@ -9,7 +9,10 @@ use crate::keys::{self, Source};
 use crate::value;
 
 /// The format this code writes and reads (`docs/encoding.md`).
-pub const FORMAT_VERSION: &str = "1";
+pub const FORMAT_VERSION: &str = "2";
+/// Older formats this code reads, and upgrades when it opens them for writing: version 1
+/// differs only in values without activity, which version 2 reads as such.
+const UPGRADABLE_VERSIONS: [&str; 1] = ["1"];
 
 /// Column family names, as in `docs/encoding.md`.
 pub mod cf {
@@ -44,7 +47,7 @@ pub enum StoreError {
         source: rocksdb::Error,
     },
     #[error(
-        "{path}: store format version {found:?}, this dnsledger reads version {FORMAT_VERSION}"
+        "{path}: store format version {found:?}, this dnsledger reads versions 1 to {FORMAT_VERSION}"
     )]
     Version { path: PathBuf, found: String },
     #[error("{path}: no store here (dnsledger ingest creates one)")]
@@ -135,7 +138,7 @@ impl Store {
             path: dir.to_path_buf(),
             secondary,
         };
-        store.check_version()?;
+        store.check_version(access)?;
         Ok(store)
     }
 
@@ -160,16 +163,36 @@ impl Store {
         })
     }
 
-    fn check_version(&self) -> Result<(), StoreError> {
+    /// Accepts the current format and the upgradable ones; a writer records the upgrade
+    /// before it writes anything, so older code then refuses the store instead of
+    /// misreading it.
+    fn check_version(&self, access: Access) -> Result<(), StoreError> {
         let found = self.meta_get("format_version")?;
         if found.as_deref() == Some(FORMAT_VERSION.as_bytes()) {
             return Ok(());
+        }
+        let upgradable = UPGRADABLE_VERSIONS
+            .iter()
+            .any(|old| found.as_deref() == Some(old.as_bytes()));
+        match (upgradable, access) {
+            (true, Access::ReadWrite) => {
+                return self.meta_put("format_version", FORMAT_VERSION.as_bytes())
+            }
+            (true, Access::ReadOnly) => return Ok(()),
+            (false, _) => {}
         }
         let found = found.map_or("none".into(), |v| String::from_utf8_lossy(&v).into_owned());
         Err(StoreError::Version {
             path: self.path.clone(),
             found,
         })
+    }
+
+    /// The format version the store records: [`FORMAT_VERSION`], or an older one that a
+    /// reader opened without upgrading it.
+    pub fn format_version(&self) -> Result<String, StoreError> {
+        let recorded = self.meta_get("format_version")?.unwrap_or_default();
+        Ok(String::from_utf8_lossy(&recorded).into_owned())
     }
 
     pub fn path(&self) -> &Path {

@@ -8,7 +8,8 @@ use rocksdb::{DBIteratorWithThreadMode, Direction, IteratorMode, ReadOptions, DB
 
 use crate::db::cf;
 use crate::keys::{self, kind, Source};
-use crate::{value, Store, StoreError};
+use crate::value::{self, Activity};
+use crate::{Store, StoreError};
 
 /// A name to look for, as the query forms spell it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,6 +142,9 @@ pub struct Row {
     pub bailiwick: Option<Vec<u8>>,
     pub rdata: Vec<Vec<u8>>,
     pub seen: Seen,
+    /// The per-day histogram, read only when asked for ([`Rows::with_activity`]) and absent
+    /// from rows written before format version 2.
+    pub activity: Option<Activity>,
     pub source: Source,
     /// RRset rows carry a bailiwick position even when it is absent (client-side data).
     pub is_rrset_row: bool,
@@ -215,6 +219,12 @@ pub struct Rows<'a> {
     admit_all: bool,
     /// When set, reading stops with [`StoreError::OutOfTime`] once this instant has passed.
     deadline: Option<std::time::Instant>,
+    /// Whether rows carry their activity (decoding it costs the scans that do not show it).
+    with_activity: bool,
+    /// Set when rows are split into periods ([`Rows::periods`]): the fences they must pass.
+    period_fence: Option<TimeFence>,
+    /// Periods of the last row read, not yet returned.
+    pending: std::vec::IntoIter<Row>,
 }
 
 /// What a row must satisfy beyond lying in a scan's range.
@@ -276,6 +286,9 @@ impl Store {
             counters: QueryCounters::default(),
             admit_all: false,
             deadline: None,
+            with_activity: false,
+            period_fence: None,
+            pending: Vec::new().into_iter(),
         }
     }
 }
@@ -439,6 +452,23 @@ impl Rows<'_> {
         self
     }
 
+    /// Rows carry their per-day activity.
+    pub fn with_activity(mut self) -> Self {
+        self.with_activity = true;
+        self
+    }
+
+    /// The rows split into the periods of their activity (DNSDB's `aggr=false`): one row per
+    /// bucket with a count, its times the bucket's bounds clipped to the row's, and one row
+    /// for what a row counted before activity was kept. The time fences apply to these
+    /// periods instead of to the aggregates.
+    /// Counters count periods as the rows returned or filtered.
+    pub fn periods(mut self) -> Self {
+        self.period_fence = Some(std::mem::take(&mut self.filter.fence));
+        self.with_activity = true;
+        self
+    }
+
     fn out_of_time(&self) -> bool {
         self.counters.scanned.is_multiple_of(ROWS_PER_CLOCK_CHECK)
             && self
@@ -513,8 +543,7 @@ impl Rows<'_> {
     fn rrset_row(&self, key: &[u8], value: &[u8]) -> Result<Row, StoreError> {
         let (rrset, source) = keys::decode_rrset_key(key)
             .ok_or_else(|| self.damaged(cf::RRSET, "undecodable key"))?;
-        let seen =
-            value::decode(value).ok_or_else(|| self.damaged(cf::RRSET, "undecodable value"))?;
+        let (seen, activity) = self.value(cf::RRSET, value)?;
         let parts = rrset.parts();
         Ok(Row {
             rrname: parts.rrname.to_vec(),
@@ -522,6 +551,7 @@ impl Rows<'_> {
             bailiwick: parts.bailiwick.map(<[u8]>::to_vec),
             rdata: parts.rdata().map(<[u8]>::to_vec).collect(),
             seen,
+            activity,
             source,
             is_rrset_row: true,
         })
@@ -530,17 +560,31 @@ impl Rows<'_> {
     fn rdata_row(&self, key: &[u8], value: &[u8]) -> Result<Row, StoreError> {
         let row = keys::decode_rdata_key(key)
             .ok_or_else(|| self.damaged(cf::RDATA, "undecodable key"))?;
-        let seen =
-            value::decode(value).ok_or_else(|| self.damaged(cf::RDATA, "undecodable value"))?;
+        let (seen, activity) = self.value(cf::RDATA, value)?;
         Ok(Row {
             rrname: row.rrname,
             rrtype: row.rrtype,
             bailiwick: None,
             rdata: vec![row.rdata],
             seen,
+            activity,
             source: row.source,
             is_rrset_row: false,
         })
+    }
+
+    fn value(
+        &self,
+        cf: &'static str,
+        bytes: &[u8],
+    ) -> Result<(Seen, Option<Activity>), StoreError> {
+        let undecodable = || self.damaged(cf, "undecodable value");
+        if !self.with_activity {
+            let seen = value::decode_seen(bytes).ok_or_else(undecodable)?;
+            return Ok((seen, None));
+        }
+        let value = value::decode(bytes).ok_or_else(undecodable)?;
+        Ok((value.seen, value.activity))
     }
 
     fn admits(&self, row: &Row) -> bool {
@@ -565,6 +609,31 @@ impl Iterator for Rows<'_> {
     type Item = Result<Row, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let Some(fence) = self.period_fence else {
+            return self.next_aggregate();
+        };
+        loop {
+            for period in self.pending.by_ref() {
+                if fence.admits(&period.seen) {
+                    self.counters.returned += 1;
+                    return Some(Ok(period));
+                }
+                self.counters.filtered += 1;
+            }
+            match self.next_aggregate()? {
+                Ok(row) => {
+                    self.counters.returned -= 1;
+                    self.pending = split_into_periods(row).into_iter();
+                }
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+}
+
+impl Rows<'_> {
+    /// The next row of the scans that passes the filter, as stored.
+    fn next_aggregate(&mut self) -> Option<Result<Row, StoreError>> {
         loop {
             if self.current.is_none() && !self.next_scan() {
                 return None;
@@ -597,6 +666,34 @@ impl Iterator for Rows<'_> {
             }
         }
     }
+}
+
+/// One row per activity bucket, after one for the count the activity does not hold.
+fn split_into_periods(row: Row) -> Vec<Row> {
+    let Some(activity) = &row.activity else {
+        return vec![row];
+    };
+    let period = |seen: Seen| Row {
+        seen,
+        activity: None,
+        ..row.clone()
+    };
+    let untracked = row.seen.count.saturating_sub(activity.total());
+    let width = activity.bucket_seconds();
+    let before = (untracked > 0).then(|| {
+        period(Seen {
+            count: untracked,
+            ..row.seen
+        })
+    });
+    let buckets = activity.buckets().map(|(start, count)| {
+        period(Seen {
+            time_first: start.max(row.seen.time_first),
+            time_last: (start + width - 1).min(row.seen.time_last),
+            count,
+        })
+    });
+    before.into_iter().chain(buckets).collect()
 }
 
 #[cfg(test)]
@@ -661,5 +758,112 @@ mod tests {
             ..TimeFence::default()
         }
         .admits(&seen));
+    }
+
+    fn store_with_three_days() -> (tempfile::TempDir, Store) {
+        use dnsledger_rrset::{Observation, RRset};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), crate::Access::ReadWrite).unwrap();
+        let rrset = RRset::new(
+            NameBuf::from_text("www.example.com.").unwrap(),
+            1,
+            Some(NameBuf::from_text("example.com.").unwrap()),
+            vec![vec![192, 0, 2, 1]],
+        );
+        let day = |d: i64, s: i64, count: u64| Observation {
+            rrset: rrset.clone(),
+            seen: Seen {
+                time_first: d * value::DAY + s,
+                time_last: d * value::DAY + s + 10,
+                count,
+            },
+        };
+        for batch in [
+            [day(20_000, 100, 2), day(20_002, 5, 1)],
+            [day(20_000, 50, 3), day(20_005, 0, 4)],
+        ] {
+            store.write(&[(Source::Sensor, &batch)], None).unwrap();
+        }
+        (dir, store)
+    }
+
+    fn www() -> Lookup {
+        Lookup::RRset {
+            owner: NamePattern::parse("www.example.com").unwrap(),
+            rrtype: TypeFilter::Any,
+            bailiwick: None,
+        }
+    }
+
+    #[test]
+    fn rows_carry_their_activity_only_when_asked() {
+        let (_dir, store) = store_with_three_days();
+        let plain: Vec<Row> = store
+            .lookup(&www(), TimeFence::default())
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(plain.len(), 1);
+        assert_eq!(plain[0].activity, None);
+        assert_eq!(plain[0].seen.count, 10);
+        let rows = store
+            .lookup(&www(), TimeFence::default())
+            .unwrap()
+            .with_activity();
+        let rows: Vec<Row> = rows.map(Result::unwrap).collect();
+        let day = |d: i64| d * value::DAY;
+        let buckets: Vec<(i64, u64)> = rows[0].activity.as_ref().unwrap().buckets().collect();
+        assert_eq!(
+            buckets,
+            [(day(20_000), 5), (day(20_002), 1), (day(20_005), 4)]
+        );
+    }
+
+    #[test]
+    fn periods_split_a_row_by_day_and_take_the_fences() {
+        let (_dir, store) = store_with_three_days();
+        let day = |d: i64| d * value::DAY;
+        let rows = store
+            .lookup(&www(), TimeFence::default())
+            .unwrap()
+            .periods();
+        let periods: Vec<Seen> = rows.map(|row| row.unwrap().seen).collect();
+        assert_eq!(
+            periods,
+            [
+                Seen {
+                    time_first: day(20_000) + 50,
+                    time_last: day(20_001) - 1,
+                    count: 5
+                },
+                Seen {
+                    time_first: day(20_002),
+                    time_last: day(20_003) - 1,
+                    count: 1
+                },
+                Seen {
+                    time_first: day(20_005),
+                    time_last: day(20_005) + 10,
+                    count: 4
+                },
+            ]
+        );
+        // A fence the aggregate fails (it was last seen on day 20005) admits earlier periods.
+        let fence = TimeFence {
+            last_before: Some(day(20_004)),
+            ..TimeFence::default()
+        };
+        assert_eq!(store.lookup(&www(), fence).unwrap().count(), 0);
+        let mut rows = store.lookup(&www(), fence).unwrap().periods();
+        let counts: Vec<u64> = rows.by_ref().map(|row| row.unwrap().seen.count).collect();
+        assert_eq!(counts, [5, 1]);
+        assert_eq!(
+            rows.counters(),
+            QueryCounters {
+                scanned: 1,
+                filtered: 1,
+                returned: 2
+            }
+        );
     }
 }

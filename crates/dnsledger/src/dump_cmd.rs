@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use dnsledger_store::{Access, Family, Store, FORMAT_VERSION};
+use dnsledger_store::{Access, Family, Store};
 
 use crate::exit;
-use dnsledger_query::{cof_object, timefmt, Presented, Summary};
+use dnsledger_query::{cof_object, timefmt, Presented, Shape, Summary};
 
 #[derive(Args, Debug)]
 pub struct DumpArgs {
@@ -18,6 +18,9 @@ pub struct DumpArgs {
     /// Dump the per-RR rdata rows instead of the RRset rows.
     #[arg(long)]
     rdata: bool,
+    /// With each row's per-day observation histogram (field `activity`).
+    #[arg(long)]
+    activity: bool,
 }
 
 pub fn dump(args: &DumpArgs) -> Result<u8> {
@@ -29,7 +32,11 @@ pub fn dump(args: &DumpArgs) -> Result<u8> {
         Family::RRsets
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for row in store.all_rows(family) {
+    let shape = Shape {
+        periods: false,
+        activity: args.activity,
+    };
+    for row in shape.apply(store.all_rows(family)) {
         writeln!(out, "{}", cof_object(&Presented::from(&row?)))?;
     }
     out.flush()?;
@@ -49,7 +56,7 @@ pub struct StatsArgs {
 pub fn stats(args: &StatsArgs) -> Result<u8> {
     let store = Store::open(&args.db, Access::ReadOnly)
         .with_context(|| format!("opening the store {}", args.db.display()))?;
-    println!("format_version {FORMAT_VERSION}");
+    println!("format_version {}", store.format_version()?);
     for (name, family) in [
         ("rrset_rows", Family::RRsets),
         ("rdata_rows", Family::Rdata),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use dnsledger_query::{spec, timefmt, BadQuery, Format, Presented, Presenter, Summary};
+use dnsledger_query::{spec, timefmt, BadQuery, Format, Presented, Presenter, Shape, Summary};
 use dnsledger_store::{Access, Lookup, Store, TimeFence};
 
 use crate::exit;
@@ -85,6 +85,21 @@ pub struct QueryArgs {
     /// Same as -p json.
     #[arg(short = 'j')]
     json: bool,
+    /// Unaggregated: one row per day of activity behind each aggregate (DNSDB's aggr=false).
+    #[arg(short = 'g')]
+    periods: bool,
+    /// Show each row's per-day observation histogram (JSON field `activity`).
+    #[arg(long)]
+    activity: bool,
+}
+
+impl QueryArgs {
+    fn shape(&self) -> Shape {
+        Shape {
+            periods: self.periods,
+            activity: self.activity,
+        }
+    }
 }
 
 fn bad<T>(message: impl Into<String>) -> Result<T> {
@@ -162,7 +177,7 @@ fn answer<W: Write>(
 ) -> Result<u64> {
     if args.verb == "summarize" {
         let summary = match source {
-            Source::Local(store) => local_summary(store, &query.lookup, fence)?,
+            Source::Local(store) => local_summary(store, &query.lookup, fence, args.shape())?,
             Source::Remote(client) => client.summarize(
                 &query.path(overrides(args)),
                 &server_params(args, fence, false),
@@ -204,6 +219,12 @@ fn answer<W: Write>(
 /// The parameters a server takes for what the local store does here.
 fn server_params(args: &QueryArgs, fence: TimeFence, lookup: bool) -> Vec<(&'static str, String)> {
     let mut params = vec![("swclient", "dnsledger".to_string())];
+    if args.periods {
+        params.push(("aggr", "false".to_string()));
+    }
+    if args.activity {
+        params.push(("activity", "true".to_string()));
+    }
     if lookup {
         params.push(("limit", args.limit.to_string()));
         params.push(("offset", args.offset.to_string()));
@@ -221,8 +242,13 @@ fn server_params(args: &QueryArgs, fence: TimeFence, lookup: bool) -> Vec<(&'sta
     params
 }
 
-fn local_summary(store: &Store, lookup: &Lookup, fence: TimeFence) -> Result<Summary> {
-    let mut rows = store.lookup(lookup, fence).map_err(|e| BadQuery(e.0))?;
+fn local_summary(
+    store: &Store,
+    lookup: &Lookup,
+    fence: TimeFence,
+    shape: Shape,
+) -> Result<Summary> {
+    let mut rows = shape.apply(store.lookup(lookup, fence).map_err(|e| BadQuery(e.0))?);
     let mut summary = Summary::default();
     for row in rows.by_ref() {
         let row = row?;
@@ -239,7 +265,9 @@ fn local_events<'a>(
     fence: TimeFence,
     args: &QueryArgs,
 ) -> Result<impl Iterator<Item = Result<Event>> + 'a> {
-    let mut rows = store.lookup(lookup, fence).map_err(|e| BadQuery(e.0))?;
+    let mut rows = args
+        .shape()
+        .apply(store.lookup(lookup, fence).map_err(|e| BadQuery(e.0))?);
     let limit = match args.limit {
         0 => u64::MAX,
         n => n,

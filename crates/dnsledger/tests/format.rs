@@ -1,5 +1,6 @@
 //! The on-disk format does not drift: a store written by format version 1 (kept in
-//! `fixtures/store-v1/`) reads back exactly, and today's ingest writes the same rows.
+//! `fixtures/store-v1/`) reads back exactly, today's ingest writes the same rows, and a
+//! writer upgrades a version-1 store to version 2 (values gain a per-day activity).
 
 mod common;
 
@@ -66,4 +67,46 @@ fn todays_ingest_writes_what_version_1_wrote_and_remembers_its_inputs() {
     assert_eq!(status, 0, "{stderr}");
     assert!(stderr.contains("already ingested"), "{stderr}");
     assert_eq!(dump(&old), expected_dump());
+}
+
+#[test]
+fn a_writer_upgrades_a_version_1_store_and_old_counts_stay_out_of_the_activity() {
+    let db = fixture_store_copy("format-v1-upgrade");
+    let more = scratch_dir("format-v1-upgrade").join("more.cof");
+    std::fs::write(
+        &more,
+        r#"{"count":2,"time_first":1700100000,"time_last":1700100100,"rrname":"www.example.com.","rrtype":"A","bailiwick":"example.com.","rdata":["192.0.2.80"]}"#,
+    )
+    .unwrap();
+    let (status, _, stderr) = run(&[
+        "ingest",
+        "--db",
+        db.to_str().unwrap(),
+        more.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let (status, stdout, stderr) = run(&["stats", "--db", db.to_str().unwrap(), "--verify"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains("format_version 2\n"), "{stdout}");
+    assert!(stdout.contains("verify ok"), "{stdout}");
+    let (status, stdout, stderr) = run(&["dump", "--activity", "--db", db.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let new = rows
+        .iter()
+        .find(|r| r["rdata"][0] == "192.0.2.80")
+        .expect("the new row");
+    assert_eq!(
+        new["activity"]["buckets"],
+        serde_json::json!([[1700092800, 2]])
+    );
+    assert!(
+        rows.iter()
+            .filter(|r| r["rdata"][0] != "192.0.2.80")
+            .all(|r| r.get("activity").is_none()),
+        "version-1 rows have no activity: {stdout}"
+    );
 }
