@@ -332,6 +332,10 @@ async function run() {
     const widths = await bars.evaluateAll((rects) => rects.map((r) => r.getBBox().width));
     assert.ok(widths.every((w) => w >= 3), 'every bar is drawn');
     assert.equal(await page.locator('#timeline svg .count').count(), rows, 'each bar has its count');
+    const columnsPerRow = await page
+      .locator('#timeline svg g.row')
+      .evaluateAll((groups) => groups.map((g) => g.querySelectorAll('rect.activity').length));
+    assert.ok(columnsPerRow.length === rows && columnsPerRow.every((n) => n >= 1), 'each bar shows its activity');
     await page.locator('#timeline-box').screenshot({ path: path.join(SCREENSHOTS, 'timeline-only.png') });
   });
 

@@ -216,7 +216,7 @@ async function fetchResults(state, signal) {
     (error) => ({ error }),
   );
   const limit = Math.max(state.n, state.page);
-  const answer = await dnsdb(query.apiPath('lookup', lookup), { ...fences, limit }, signal);
+  const answer = await dnsdb(query.apiPath('lookup', lookup), { ...fences, limit, activity: true }, signal);
   const totals = await summary;
   if (totals.error?.name === 'AbortError') throw totals.error;
   view.lookup = lookup;
@@ -232,7 +232,7 @@ async function loadMore() {
   clearError();
   setBusy(true, 'Loading more rows…');
   const state = view.state;
-  const params = { ...query.fences(state), limit: state.page, offset: view.rows.length };
+  const params = { ...query.fences(state), limit: state.page, offset: view.rows.length, activity: true };
   try {
     const answer = await dnsdb(query.apiPath('lookup', view.lookup), params, controller.signal);
     const base = view.rows.length;

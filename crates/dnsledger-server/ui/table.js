@@ -4,8 +4,11 @@
 import { age, iso, number, utc } from './format.js';
 import { pivotPoint } from './rdata.js';
 
-/** A server object as a row: rdata always a list (rdata lookups send one string). */
-export function toRow(obj, index) {
+/**
+ * A server object as a row: rdata always a list (rdata lookups send one string). The
+ * activity the UI asks for is kept apart, so `obj` stays the DNSDB record that exports carry.
+ */
+export function toRow({ activity = null, ...obj }, index) {
   return {
     obj,
     index,
@@ -16,6 +19,8 @@ export function toRow(obj, index) {
     count: obj.count,
     first: obj.time_first,
     last: obj.time_last,
+    // The per-day histogram: { bucket_seconds, buckets: [[start, count], ...] }.
+    activity,
   };
 }
 

@@ -1,6 +1,9 @@
 // The timeline: one bar per row from first to last seen, in the table's order, with its
 // count, so that moves (one span ending as another starts) and fast flux (many short spans
-// side by side) show at a glance.
+// side by side) show at a glance. Inside each bar, the row's activity: one column per day
+// (or per bucket of days for long-lived rows) it was seen, as tall as its share of the
+// row's busiest bucket, so a span seen once at each end reads differently from one seen
+// every day.
 
 import { day, number, utc } from './format.js';
 
@@ -105,12 +108,42 @@ function bar(layout, row, i) {
     fill: layout.colours.get(row.rrtype),
   });
   span.append(title);
+  if (row.activity?.buckets.length) span.classList.add('with-activity');
   group.append(
     svgText(rowLabel(row, layout.labelWidth), { x: 4, y: top + ROW_HEIGHT - 7, class: 'label' }),
     span,
+    ...activityColumns(layout, row, top),
     svgText(number(row.count), { x: layout.width - 4, y: top + ROW_HEIGHT - 7, 'text-anchor': 'end', class: 'count' }),
   );
   return group;
+}
+
+/** The row's activity buckets as columns inside its bar (none without an activity). */
+function activityColumns(layout, row, top) {
+  const activity = row.activity;
+  if (!activity?.buckets.length) return [];
+  const busiest = Math.max(...activity.buckets.map(([, count]) => count));
+  const room = ROW_HEIGHT - 8;
+  return activity.buckets.map(([start, count]) => {
+    const from = Math.max(start, row.first);
+    const to = Math.min(start + activity.bucket_seconds, row.last);
+    const left = x(layout, from);
+    // Square root: a bucket with a tenth of the busiest one's count stays visible.
+    const height = Math.max(2, Math.round(room * Math.sqrt(count / busiest)));
+    const column = svgElement('rect', {
+      class: 'activity',
+      x: left,
+      y: top + 4 + room - height,
+      width: Math.max(2, x(layout, to) - left),
+      height,
+      fill: layout.colours.get(row.rrtype),
+    });
+    const title = svgElement('title');
+    const days = activity.bucket_seconds / 86400;
+    title.textContent = `${day(start)}${days > 1 ? ` (+${days - 1} days)` : ''}: count ${number(count)}`;
+    column.append(title);
+    return column;
+  });
 }
 
 /** `www.example.com. A 192.0.2.1 +2`, shortened to what fits beside the bars. */
