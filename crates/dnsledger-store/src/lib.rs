@@ -9,11 +9,13 @@
 //! [`dnsledger_rrset::Observation`]s through [`Store::write_batch`] (or the
 //! [`ObservationSink`](dnsledger_rrset::ObservationSink) impl of [`StoreSink`]).
 //!
-//! Main types: [`Store`], [`StoreSink`], [`keys`] (encoding), [`value`] (the merge).
+//! Main types: [`Store`], [`StoreSink`], [`keys`] (encoding), [`value`] (the merge and the
+//! per-day activity), [`Trends`] (the statistics pages' one full scan).
 
 mod db;
 pub mod keys;
 mod query;
+mod trends;
 pub mod value;
 mod verify;
 
@@ -21,3 +23,4 @@ pub use db::{cf, Access, Store, StoreError, StoreSink, FORMAT_VERSION};
 pub use query::{
     Family, Lookup, NamePattern, QueryCounters, QueryError, Row, Rows, TimeFence, TypeFilter,
 };
+pub use trends::{DayTrend, Trends};
