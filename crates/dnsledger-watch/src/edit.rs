@@ -81,22 +81,29 @@ fn is_bit_flip(a: char, b: char) -> bool {
     a.is_ascii() && b.is_ascii() && (a as u32 ^ b as u32).count_ones() == 1
 }
 
+/// Longest label [`distance`] compares: a DNS label is at most 63 octets, so 63
+/// characters, and a candidate is compared only within 2 of the protected length.
+const MAX_COMPARED: usize = 66;
+
 /// The restricted Damerau-Levenshtein (optimal string alignment) distance between `a` and
-/// `b`, or `None` when it is above `max`. Labels are at most 63 characters, so the table is
-/// small; the length test skips it for most pairs.
+/// `b`, or `None` when it is above `max` (or a label is longer than any DNS label). It
+/// runs for every checked name and look-alike rule, so the rows live on the stack and the
+/// length test skips most pairs.
 pub(crate) fn distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
-    if a.len().abs_diff(b.len()) > max {
+    if a.len().abs_diff(b.len()) > max || a.len() > MAX_COMPARED || b.len() > MAX_COMPARED {
         return None;
     }
     let width = b.len() + 1;
-    let mut before: Vec<usize> = vec![0; width];
-    let mut previous: Vec<usize> = (0..width).collect();
-    let mut current: Vec<usize> = vec![0; width];
+    let mut rows = [[0u8; MAX_COMPARED + 1]; 3];
+    for (j, cell) in rows[1].iter_mut().enumerate().take(width) {
+        *cell = j as u8;
+    }
     for i in 1..=a.len() {
-        current[0] = i;
-        let mut row_min = i;
+        let [before, previous, current] = &mut rows;
+        current[0] = i as u8;
+        let mut row_min = current[0];
         for j in 1..width {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let cost = u8::from(a[i - 1] != b[j - 1]);
             let mut best = (previous[j] + 1)
                 .min(current[j - 1] + 1)
                 .min(previous[j - 1] + cost);
@@ -106,13 +113,12 @@ pub(crate) fn distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
             current[j] = best;
             row_min = row_min.min(best);
         }
-        if row_min > max {
+        if usize::from(row_min) > max {
             return None;
         }
-        std::mem::swap(&mut before, &mut previous);
-        std::mem::swap(&mut previous, &mut current);
+        rows.rotate_left(1);
     }
-    Some(previous[b.len()]).filter(|d| *d <= max)
+    Some(usize::from(rows[1][b.len()])).filter(|d| *d <= max)
 }
 
 /// Which typing mistakes turn `protected` into `candidate` in one edit. Several can apply
@@ -225,6 +231,8 @@ mod tests {
         assert_eq!(dist("kitten", "sitting", 2), None);
         assert_eq!(dist("a", "abcd", 2), None);
         assert_eq!(dist("", "ab", 2), Some(2));
+        let long = "a".repeat(200);
+        assert_eq!(dist(&long, &long, 2), None);
     }
 
     #[test]

@@ -159,10 +159,11 @@ impl Protected {
 /// Whether `dotted` has the labels of `name` as a contiguous run of whole labels.
 fn contains_labels(dotted: &str, name: &str) -> bool {
     let bytes = dotted.as_bytes();
-    dotted.match_indices(name).any(|(start, _)| {
-        let end = start + name.len();
-        (start == 0 || bytes[start - 1] == b'.') && (end == bytes.len() || bytes[end] == b'.')
-    })
+    bytes.len() >= name.len()
+        && dotted.match_indices(name).any(|(start, _)| {
+            let end = start + name.len();
+            (start == 0 || bytes[start - 1] == b'.') && (end == bytes.len() || bytes[end] == b'.')
+        })
 }
 
 /// Whether `text` is made only of [`ADDED_WORDS`] and hyphens (the empty text is).

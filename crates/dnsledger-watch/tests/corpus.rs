@@ -22,8 +22,16 @@ fn corpus_dir() -> PathBuf {
     let dir = std::env::var_os("DNSLEDGER_CORPUS")
         .map(PathBuf::from)
         .expect("DNSLEDGER_CORPUS must name the shared corpus (run: scripts/test --corpus DIR)");
-    assert!(dir.join("testbed/expected").is_dir(), "{} has no testbed/expected", dir.display());
-    assert!(dir.join("public").is_dir(), "{} has no public/", dir.display());
+    assert!(
+        dir.join("testbed/expected").is_dir(),
+        "{} has no testbed/expected",
+        dir.display()
+    );
+    assert!(
+        dir.join("public").is_dir(),
+        "{} has no public/",
+        dir.display()
+    );
     dir
 }
 
@@ -37,7 +45,10 @@ fn testbed_owner_names(dir: &Path) -> BTreeSet<String> {
         for line in std::fs::read_to_string(&path).unwrap().lines() {
             let row: serde_json::Value = serde_json::from_str(line).unwrap();
             let name = row["rrname"].as_str();
-            names.insert(name.unwrap_or_else(|| panic!("{}: {line}", path.display())).into());
+            names.insert(
+                name.unwrap_or_else(|| panic!("{}: {line}", path.display()))
+                    .into(),
+            );
         }
     }
     names
@@ -48,7 +59,10 @@ fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.unwrap().path();
         if path.is_dir() {
             captures(&path, out);
-        } else if path.extension().is_some_and(|e| e == "pcap" || e == "pcapng") {
+        } else if path
+            .extension()
+            .is_some_and(|e| e == "pcap" || e == "pcapng")
+        {
             out.push(path);
         }
     }
@@ -115,6 +129,12 @@ fn brand_lookalikes_rarely_hit_real_names() {
     assert!(public.len() > 1000, "only {} public names", public.len());
     let testbed_rate = report("testbed", &testbed, &false_positives(&watchlist, &testbed));
     let public_rate = report("public", &public, &false_positives(&watchlist, &public));
-    assert!(testbed_rate <= MAX_FALSE_POSITIVE_RATE, "testbed: {testbed_rate}");
-    assert!(public_rate <= MAX_FALSE_POSITIVE_RATE, "public: {public_rate}");
+    assert!(
+        testbed_rate <= MAX_FALSE_POSITIVE_RATE,
+        "testbed: {testbed_rate}"
+    );
+    assert!(
+        public_rate <= MAX_FALSE_POSITIVE_RATE,
+        "public: {public_rate}"
+    );
 }
