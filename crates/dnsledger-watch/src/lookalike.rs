@@ -280,6 +280,35 @@ mod tests {
     }
 
     #[test]
+    fn the_examples_of_docs_watchlists_md_hit_with_their_technique() {
+        let examples = [
+            ("paypxl.com", Technique::EditDistance),
+            ("paypa1.com", Technique::Homoglyph),
+            ("xn--pypal-4ve.com", Technique::IdnHomoglyph),
+            ("paypl.com", Technique::Omission),
+            ("paypall.com", Technique::Repetition),
+            ("papyal.com", Technique::Transposition),
+            ("paypak.com", Technique::Replacement),
+            ("paypaol.com", Technique::Insertion),
+            ("paypel.com", Technique::VowelSwap),
+            ("pay-pal.com", Technique::Hyphenation),
+            ("paypcl.com", Technique::Bitsquatting),
+            ("paypal.co.uk", Technique::TldSwap),
+            ("paypa1.net", Technique::TldSwap),
+            ("paypal-login.com", Technique::AddedWord),
+            ("login.paypal.com.evil.example", Technique::Embedded),
+        ];
+        let protected = Protected::new("paypal.com");
+        for (name, technique) in examples {
+            let found = protected.techniques(&Candidate::new(name));
+            assert!(found.contains(technique), "{name}: {found}");
+        }
+        assert_eq!(techniques("paypal.com", "paypxl.com"), "edit-distance");
+        assert_eq!(techniques("paypal.com", "paypa1-login.com"), "");
+        assert_eq!(techniques("paypal.com", "paypal.evil.example"), "");
+    }
+
+    #[test]
     fn embedding_is_label_wise() {
         assert_eq!(techniques("paypal.com", "notpaypal.com.evil.example"), "");
         assert_eq!(
