@@ -252,6 +252,26 @@ impl Store {
             .map_err(|e| self.engine_error(e))
     }
 
+    /// Every meta record whose key starts with `prefix`, in key order (keys are ASCII by
+    /// convention; a byte that is not UTF-8 reads as U+FFFD). One bounded range scan.
+    pub fn meta_scan<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = Result<(String, Vec<u8>), StoreError>> + 'a {
+        let start = rocksdb::IteratorMode::From(prefix.as_bytes(), rocksdb::Direction::Forward);
+        self.db
+            .iterator_cf(self.handle(cf::META), start)
+            .map(|entry| entry.map_err(|e| self.engine_error(e)))
+            .take_while(move |entry| {
+                entry
+                    .as_ref()
+                    .map_or(true, |(key, _)| key.starts_with(prefix.as_bytes()))
+            })
+            .map(|entry| {
+                entry.map(|(key, value)| (String::from_utf8_lossy(&key).into_owned(), value.into()))
+            })
+    }
+
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.db
             .put_cf_opt(self.handle(cf::META), key, value, &durable())
@@ -406,5 +426,32 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert!(!store.background_work_pending());
+    }
+
+    #[test]
+    fn meta_scan_reads_exactly_the_keys_under_a_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::ReadWrite).unwrap();
+        for key in [
+            "watch/rule/2",
+            "watch/rule/1",
+            "watch/rulez",
+            "watch/hit/1/a.",
+            "x",
+        ] {
+            store.meta_put(key, key.as_bytes()).unwrap();
+        }
+        let found: Vec<(String, Vec<u8>)> = store
+            .meta_scan("watch/rule/")
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            found,
+            [
+                ("watch/rule/1".to_owned(), b"watch/rule/1".to_vec()),
+                ("watch/rule/2".to_owned(), b"watch/rule/2".to_vec())
+            ]
+        );
+        assert_eq!(store.meta_scan("nothing/").count(), 0);
     }
 }
