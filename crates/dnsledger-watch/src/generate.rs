@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::edit::{bit_flips, is_host_char, keyboard_neighbours, VOWELS};
-use crate::fold::ascii_lookalikes;
+use crate::fold::{ascii_lookalikes, fold, unicode_label};
 use crate::lookalike::{max_distance, ADDED_WORDS, MIN_TYPO_LABEL};
 use crate::name::MAX_LABEL_LEN;
 use crate::rule::{Rule, RuleError, RuleKind};
@@ -55,7 +55,9 @@ pub struct Lookalike {
 pub fn generate(protected: &str) -> Result<Vec<Lookalike>, RuleError> {
     let rule = Rule::parse(&format!("{}:{protected}", RuleKind::Lookalike))?;
     let name = rule.value();
-    let (label, suffix) = name.split_once('.').unwrap_or((name, ""));
+    let (ascii_label, suffix) = name.split_once('.').unwrap_or((name, ""));
+    // Edits apply to what a reader sees: the Unicode form of an `xn--` label.
+    let label = unicode_label(ascii_label);
     let chars: Vec<char> = label.chars().collect();
     let mut out = Generated {
         suffix,
@@ -69,7 +71,7 @@ pub fn generate(protected: &str) -> Result<Vec<Lookalike>, RuleError> {
     edits(&chars, &mut out);
     homoglyphs(&chars, &mut out);
     for swapped in SWAP_SUFFIXES.into_iter().filter(|s| *s != suffix) {
-        let name = format!("{label}.{swapped}");
+        let name = format!("{ascii_label}.{swapped}");
         // `github.io` is itself a public suffix: nobody registers it as a domain.
         if dnsledger_psl::registered_domain(&name) == Some(name.as_str()) {
             out.push_name(name, Technique::TldSwap);
@@ -141,16 +143,24 @@ fn edits(chars: &[char], out: &mut Generated<'_>) {
 /// (each one alone, then the first of each letter everywhere), the latter as `xn--`.
 fn homoglyphs(chars: &[char], out: &mut Generated<'_>) {
     let label: String = chars.iter().collect();
+    // In an internationalized label, ASCII substitutions still give an IDN.
+    let ascii_technique = if label.is_ascii() {
+        Technique::Homoglyph
+    } else {
+        Technique::IdnHomoglyph
+    };
     for (letter, lookalike) in ascii_lookalikes() {
         for (at, _) in label.match_indices(letter) {
             let replaced = format!("{}{lookalike}{}", &label[..at], &label[at + letter.len()..]);
-            out.push_label(&replaced.chars().collect::<Vec<_>>(), Technique::Homoglyph);
+            out.push_label(&replaced.chars().collect::<Vec<_>>(), ascii_technique);
         }
         let everywhere = label.replace(letter, lookalike);
-        out.push_label(
-            &everywhere.chars().collect::<Vec<_>>(),
-            Technique::Homoglyph,
-        );
+        out.push_label(&everywhere.chars().collect::<Vec<_>>(), ascii_technique);
+    }
+    // An internationalized label read in plain ASCII (`münchen` as `munchen`).
+    let folded = fold(&label);
+    if folded.is_ascii() && folded != label {
+        out.push_label(&folded.chars().collect::<Vec<_>>(), Technique::Homoglyph);
     }
     let mut whole = chars.to_vec();
     for (i, c) in chars.iter().enumerate() {

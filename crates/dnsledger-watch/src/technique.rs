@@ -8,10 +8,12 @@ use std::fmt;
 pub enum Technique {
     /// The registered label is within the Damerau-Levenshtein threshold of the protected one.
     EditDistance,
-    /// ASCII characters that look alike (`rn` for `m`, `0` for `o`, `1` for `l`, `vv` for
-    /// `w`, `cl` for `d`).
+    /// An ASCII label that reads as the protected one: look-alike characters (`rn` for
+    /// `m`, `0` for `o`, `1` for `l`, `vv` for `w`, `cl` for `d`), or a protected IDN
+    /// without its accents (`munchen` for `münchen`).
     Homoglyph,
-    /// An internationalized label (`xn--`) whose confusable skeleton is the protected label.
+    /// An internationalized label (`xn--`) that reads as the protected one (its UTS #39
+    /// confusable skeleton, accents dropped, is the protected label's).
     IdnHomoglyph,
     /// One character left out.
     Omission,

@@ -117,6 +117,28 @@ fn every_generated_lookalike_hits_with_its_technique() {
 }
 
 #[test]
+fn lookalikes_of_an_internationalized_domain_hit_too() {
+    // münchen.de: the edits apply to the Unicode label, written back as `xn--`.
+    let rule = Rule::parse("lookalike:xn--mnchen-3ya.de").unwrap();
+    let watchlist = Watchlist::new([(7, &rule)]);
+    let generated = generate("xn--mnchen-3ya.de").unwrap();
+    assert!(
+        generated.iter().any(|l| l.name == "xn--mnchn-kva.de"),
+        "omission of e"
+    );
+    assert!(
+        generated.iter().any(|l| l.name == "munchen.de"),
+        "the accent dropped"
+    );
+    for lookalike in generated {
+        assert!(
+            hits_with(&watchlist.check(&lookalike.name), 7, lookalike.technique),
+            "{lookalike:?}"
+        );
+    }
+}
+
+#[test]
 fn every_technique_is_generated_and_hit_for_a_long_brand() {
     let watchlist = brand_watchlist();
     let generated = generate("paypal.com").unwrap();
