@@ -172,9 +172,13 @@ struct Owner {
     last: i64,
 }
 
-/// What `check` did, printed on stderr at the end.
-#[derive(Default)]
-struct CheckCounts {
+/// One `watch check`: the rules in force, where hits go, and what it did so far.
+struct Check<'a, W: Write> {
+    store: &'a Store,
+    rules: Vec<StoredRule>,
+    watchlist: Watchlist,
+    json: bool,
+    out: W,
     names: u64,
     hits: u64,
     names_hit: u64,
@@ -189,9 +193,16 @@ fn check(store: &Store, json: bool) -> Result<u8> {
         eprintln!("dnsledger: no rules to check (add one with `dnsledger watch add RULE`)");
         return Ok(exit::USAGE);
     }
-    let watchlist = Watchlist::new(rules.iter().map(|r| (r.id, &r.rule)));
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut counts = CheckCounts::default();
+    let mut check = Check {
+        store,
+        watchlist: Watchlist::new(rules.iter().map(|r| (r.id, &r.rule))),
+        rules,
+        json,
+        out: std::io::BufWriter::new(std::io::stdout().lock()),
+        names: 0,
+        hits: 0,
+        names_hit: 0,
+    };
     let mut owner: Option<Owner> = None;
     for row in store.all_rows(Family::RRsets) {
         let row = row?;
@@ -209,80 +220,61 @@ fn check(store: &Store, json: bool) -> Result<u8> {
                     last: row.seen.time_last,
                 };
                 if let Some(done) = owner.replace(next) {
-                    check_owner(
-                        store,
-                        &watchlist,
-                        &rules,
-                        &done,
-                        json,
-                        &mut out,
-                        &mut counts,
-                    )?;
+                    check.owner(&done)?;
                 }
             }
         }
     }
     if let Some(done) = owner {
-        check_owner(
-            store,
-            &watchlist,
-            &rules,
-            &done,
-            json,
-            &mut out,
-            &mut counts,
-        )?;
+        check.owner(&done)?;
     }
-    out.flush()?;
+    check.out.flush()?;
     eprintln!(
         "checked {} names against {} rules: {} hits on {} names",
-        counts.names,
-        rules.len(),
-        counts.hits,
-        counts.names_hit
+        check.names,
+        check.rules.len(),
+        check.hits,
+        check.names_hit
     );
     Ok(exit::OK)
 }
 
-/// Checks one owner and logs its hits. The scan reads the DNS rows, then the DNSSEC rows:
-/// an owner of DNSSEC rows that also has DNS rows was checked in the first pass.
-fn check_owner(
-    store: &Store,
-    watchlist: &Watchlist,
-    rules: &[StoredRule],
-    owner: &Owner,
-    json: bool,
-    out: &mut impl Write,
-    counts: &mut CheckCounts,
-) -> Result<()> {
-    let name = NameBuf::from_wire(&owner.wire).context("an owner name in the store")?;
-    if owner.dnssec && has_dns_rows(store, &name)? {
-        return Ok(());
+impl<W: Write> Check<'_, W> {
+    /// Checks one owner, and prints and logs its hits. The scan reads the DNS rows, then
+    /// the DNSSEC rows: an owner of DNSSEC rows that also has DNS rows was checked in the
+    /// first pass.
+    fn owner(&mut self, owner: &Owner) -> Result<()> {
+        let name = NameBuf::from_wire(&owner.wire).context("an owner name in the store")?;
+        if owner.dnssec && has_dns_rows(self.store, &name)? {
+            return Ok(());
+        }
+        let mut text = String::new();
+        push_name_text(&mut text, &owner.wire);
+        self.names += 1;
+        let hits = self.watchlist.check(&text);
+        if !hits.is_empty() {
+            self.names_hit += 1;
+        }
+        for hit in hits {
+            self.hits += 1;
+            let rule = self
+                .rules
+                .iter()
+                .find(|r| r.id == hit.rule)
+                .context("a hit of an unknown rule")?;
+            let logged = LoggedHit {
+                name: text.clone(),
+                rule: hit.rule,
+                first: owner.first,
+                last: owner.last,
+                reason: hit.reason.to_string(),
+            };
+            self.store
+                .meta_put(&logged.key(), logged.value().as_bytes())?;
+            logged.print(&rule.rule.to_string(), self.json, &mut self.out)?;
+        }
+        Ok(())
     }
-    let mut text = String::new();
-    push_name_text(&mut text, &owner.wire);
-    counts.names += 1;
-    let hits = watchlist.check(&text);
-    if !hits.is_empty() {
-        counts.names_hit += 1;
-    }
-    for hit in hits {
-        counts.hits += 1;
-        let rule = rules
-            .iter()
-            .find(|r| r.id == hit.rule)
-            .context("a hit of an unknown rule")?;
-        let logged = LoggedHit {
-            name: text.clone(),
-            rule: hit.rule,
-            first: owner.first,
-            last: owner.last,
-            reason: hit.reason.to_string(),
-        };
-        store.meta_put(&logged.key(), logged.value().as_bytes())?;
-        logged.print(&rule.rule.to_string(), json, out)?;
-    }
-    Ok(())
 }
 
 fn has_dns_rows(store: &Store, name: &NameBuf) -> Result<bool> {
