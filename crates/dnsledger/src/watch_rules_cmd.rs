@@ -18,6 +18,9 @@ use crate::exit;
 const RULE_PREFIX: &str = "watch/rule/";
 /// Meta key prefix of the hit log: `watch/hit/<id>/<name>` = `<first> <last> <reason>`.
 const HIT_PREFIX: &str = "watch/hit/";
+/// Hit log records written per durable write: one sync per hit would make a broad rule
+/// take minutes; this many bounds the memory held.
+const HITS_PER_WRITE: usize = 1024;
 
 #[derive(Args, Debug)]
 pub struct WatchArgs {
@@ -179,6 +182,8 @@ struct Check<'a, W: Write> {
     watchlist: Watchlist,
     json: bool,
     out: W,
+    /// Hit log records not written yet.
+    unlogged: Vec<(String, String)>,
     names: u64,
     hits: u64,
     names_hit: u64,
@@ -199,6 +204,7 @@ fn check(store: &Store, json: bool) -> Result<u8> {
         rules,
         json,
         out: std::io::BufWriter::new(std::io::stdout().lock()),
+        unlogged: Vec::new(),
         names: 0,
         hits: 0,
         names_hit: 0,
@@ -228,6 +234,7 @@ fn check(store: &Store, json: bool) -> Result<u8> {
     if let Some(done) = owner {
         check.owner(&done)?;
     }
+    check.write_log()?;
     check.out.flush()?;
     eprintln!(
         "checked {} names against {} rules: {} hits on {} names",
@@ -269,10 +276,18 @@ impl<W: Write> Check<'_, W> {
                 last: owner.last,
                 reason: hit.reason.to_string(),
             };
-            self.store
-                .meta_put(&logged.key(), logged.value().as_bytes())?;
             logged.print(&rule.rule.to_string(), self.json, &mut self.out)?;
+            self.unlogged.push((logged.key(), logged.value()));
+            if self.unlogged.len() >= HITS_PER_WRITE {
+                self.write_log()?;
+            }
         }
+        Ok(())
+    }
+
+    fn write_log(&mut self) -> Result<()> {
+        self.store.meta_put_all(&self.unlogged)?;
+        self.unlogged.clear();
         Ok(())
     }
 }
