@@ -148,11 +148,11 @@ impl Protected {
     /// `paypal-login`, `securepaypal`, `my-paypal-account`: the protected label once, and
     /// around it only [`ADDED_WORDS`] and hyphens (at least one word).
     fn has_added_words(&self, label: &str) -> bool {
-        label.len() > self.label.len()
-            && label.match_indices(self.label.as_str()).any(|(start, _)| {
-                let (before, after) = (&label[..start], &label[start + self.label.len()..]);
-                is_words(before) && is_words(after)
-            })
+        label.match_indices(self.label.as_str()).any(|(start, _)| {
+            let (before, after) = (&label[..start], &label[start + self.label.len()..]);
+            let has_a_word = before.trim_matches('-').len() + after.trim_matches('-').len() > 0;
+            has_a_word && is_words(before) && is_words(after)
+        })
     }
 }
 
@@ -332,5 +332,6 @@ mod tests {
         assert!(is_words("securelogin"));
         assert!(!is_words("shop"));
         assert_eq!(techniques("paypal.com", "paypalshop.com"), "");
+        assert_eq!(techniques("paypal.com", "paypal--.com"), "");
     }
 }

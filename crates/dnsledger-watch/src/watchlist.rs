@@ -234,6 +234,66 @@ mod tests {
     }
 
     #[test]
+    fn hostile_names_are_checked_without_panic() {
+        let list = watchlist(&[
+            "lookalike:paypal.com",
+            "lookalike:xn--mnchen-3ya.de",
+            "suffix:example.com",
+            "glob:*a*a*a*a*",
+            "regex:^(a|aa)+$",
+        ]);
+        let pieces = [
+            "a",
+            "paypal",
+            "xn--",
+            "xn--pypal-4ve",
+            "-",
+            ".",
+            "..",
+            "\\000",
+            "\u{430}",
+            "\u{308}",
+            "é",
+            "𝔭",
+            "\u{200d}",
+            "0",
+            "1",
+            "rn",
+            "com",
+            "co.uk",
+            "login",
+            " ",
+            "\u{0}",
+        ];
+        // A deterministic walk over concatenations of the pieces, with very long ones.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..5_000 {
+            let mut name = String::new();
+            let parts = if round % 100 == 0 {
+                2_000
+            } else {
+                1 + round % 40
+            };
+            for _ in 0..parts {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                name.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            list.check(&name);
+        }
+        let long_label = format!("{}.com", "paypal".repeat(1_000));
+        let hits = list.check(&long_label);
+        assert_eq!(
+            hits,
+            [Hit {
+                rule: 3,
+                reason: Reason::Glob
+            }]
+        );
+    }
+
+    #[test]
     fn ancestors_walk_label_boundaries() {
         assert_eq!(
             ancestors("a.b.c").collect::<Vec<_>>(),
