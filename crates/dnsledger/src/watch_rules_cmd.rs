@@ -40,8 +40,9 @@ pub struct WatchArgs {
 enum WatchCommand {
     /// Adds a rule: exact:NAME, suffix:NAME, glob:PATTERN, regex:EXPR or lookalike:DOMAIN.
     Add {
+        /// KIND:VALUE, e.g. `lookalike:paypal.com` (docs/watchlists.md); a bad one exits 2.
         #[arg(value_name = "RULE")]
-        rule: String,
+        rule: Rule,
     },
     /// Lists the rules in force: id and rule.
     List,
@@ -67,8 +68,13 @@ enum WatchCommand {
 }
 
 pub fn run(args: &WatchArgs) -> Result<u8> {
+    // `add` may create the store (rules can be set before the first ingest); the others
+    // need one.
     let access = match args.command {
         WatchCommand::List | WatchCommand::Hits { .. } => Access::ReadOnly,
+        WatchCommand::Remove { .. } | WatchCommand::Check { .. } if !args.db.is_dir() => {
+            bail!("opening the store {}: there is none", args.db.display())
+        }
         _ => Access::ReadWrite,
     };
     let store = Store::open(&args.db, access)
@@ -126,14 +132,7 @@ fn put_rule(store: &Store, id: u64, active: bool, rule: &Rule) -> Result<()> {
     Ok(())
 }
 
-fn add(store: &Store, text: &str) -> Result<u8> {
-    let rule = match Rule::parse(text) {
-        Ok(rule) => rule,
-        Err(error) => {
-            eprintln!("dnsledger: bad rule: {error}");
-            return Ok(exit::USAGE);
-        }
-    };
+fn add(store: &Store, rule: &Rule) -> Result<u8> {
     let rules = stored_rules(store)?;
     let canonical = rule.to_string();
     if let Some(same) = rules
@@ -144,7 +143,7 @@ fn add(store: &Store, text: &str) -> Result<u8> {
         return Ok(exit::OK);
     }
     let id = rules.last().map_or(1, |r| r.id + 1);
-    put_rule(store, id, true, &rule)?;
+    put_rule(store, id, true, rule)?;
     println!("{id}\t{canonical}");
     Ok(exit::OK)
 }

@@ -218,13 +218,25 @@ fn bad_rules_and_ids_are_usage_errors() {
     let db = scratch_dir("watch-errors").join("db");
     let (status, _, stderr) = watch(&db, &["add", "lookalike:www.paypal.com"]);
     assert_eq!(status, 2);
-    assert!(stderr.contains("bad rule: lookalike:www.paypal.com: protect a registered domain (its registered domain is paypal.com)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "lookalike:www.paypal.com: protect a registered domain (its registered domain is \
+             paypal.com)"
+        ),
+        "{stderr}"
+    );
     let (status, _, stderr) = watch(&db, &["add", "regex:(unclosed"]);
     assert_eq!(status, 2);
     assert!(stderr.contains("regex:(unclosed"), "{stderr}");
+    assert!(!db.exists(), "a refused rule created the store");
+    let (status, _, stderr) = watch(&db, &["check"]);
+    assert_eq!(status, 1);
+    assert!(stderr.contains("there is none"), "{stderr}");
+    assert_eq!(watch(&db, &["add", "exact:a.example"]).0, 0);
     let (status, _, stderr) = watch(&db, &["remove", "9"]);
     assert_eq!(status, 2);
     assert!(stderr.contains("no rule 9 in force"), "{stderr}");
+    assert_eq!(watch(&db, &["remove", "1"]).0, 0);
     let (status, _, stderr) = watch(&db, &["check"]);
     assert_eq!(status, 2);
     assert!(stderr.contains("no rules to check"), "{stderr}");
