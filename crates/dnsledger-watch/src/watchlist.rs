@@ -30,15 +30,20 @@ pub struct Watchlist {
 pub struct Hit {
     /// The id the rule was given to [`Watchlist::new`].
     pub rule: u64,
+    /// Why it hit.
     pub reason: Reason,
 }
 
 /// Why a name hit a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
+    /// The name is the rule's name.
     Exact,
+    /// The name is the rule's name or below it.
     Suffix,
+    /// The name matches the rule's glob.
     Glob,
+    /// The rule's expression matches in the name.
     Regex,
     /// The techniques by which the name imitates the protected domain (never empty).
     Lookalike(Techniques),
@@ -89,7 +94,8 @@ impl Watchlist {
     }
 
     /// The rules `name` hits (any case, with or without the trailing dot), in the order
-    /// exact, suffix, patterns, look-alikes.
+    /// exact, suffix, patterns, look-alikes. A name at or below the domain of any
+    /// look-alike rule hits no look-alike rule.
     pub fn check(&self, name: &str) -> Vec<Hit> {
         let name = canonical(name);
         let mut hits = Vec::new();
