@@ -275,9 +275,44 @@ impl Store {
             .map_err(|e| self.engine_error(e))
     }
 
+    /// Every meta record whose key starts with `prefix`, in key order (keys are ASCII by
+    /// convention; a byte that is not UTF-8 reads as U+FFFD). One bounded range scan.
+    pub fn meta_scan<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = Result<(String, Vec<u8>), StoreError>> + 'a {
+        let start = rocksdb::IteratorMode::From(prefix.as_bytes(), rocksdb::Direction::Forward);
+        self.db
+            .iterator_cf(self.handle(cf::META), start)
+            .map(|entry| entry.map_err(|e| self.engine_error(e)))
+            .take_while(move |entry| {
+                entry
+                    .as_ref()
+                    .map_or(true, |(key, _)| key.starts_with(prefix.as_bytes()))
+            })
+            .map(|entry| {
+                entry.map(|(key, value)| (String::from_utf8_lossy(&key).into_owned(), value.into()))
+            })
+    }
+
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.db
             .put_cf_opt(self.handle(cf::META), key, value, &durable())
+            .map_err(|e| self.engine_error(e))
+    }
+
+    /// Writes many meta records as one atomic, durable write: one sync for all of them
+    /// (a log of many small records would otherwise pay one sync each).
+    pub fn meta_put_all<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        records: &[(K, V)],
+    ) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        for (key, value) in records {
+            batch.put_cf(self.handle(cf::META), key, value);
+        }
+        self.db
+            .write_opt(batch, &durable())
             .map_err(|e| self.engine_error(e))
     }
 
@@ -429,5 +464,43 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert!(!store.background_work_pending());
+    }
+
+    #[test]
+    fn meta_scan_reads_exactly_the_keys_under_a_prefix_and_meta_put_all_writes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::ReadWrite).unwrap();
+        for key in [
+            "watch/rule/2",
+            "watch/rule/1",
+            "watch/rulez",
+            "watch/hit/1/a.",
+            "x",
+        ] {
+            store.meta_put(key, key.as_bytes()).unwrap();
+        }
+        let found: Vec<(String, Vec<u8>)> = store
+            .meta_scan("watch/rule/")
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            found,
+            [
+                ("watch/rule/1".to_owned(), b"watch/rule/1".to_vec()),
+                ("watch/rule/2".to_owned(), b"watch/rule/2".to_vec())
+            ]
+        );
+        assert_eq!(store.meta_scan("nothing/").count(), 0);
+        store
+            .meta_put_all(&[("watch/rule/3", "c"), ("watch/rule/1", "a")])
+            .unwrap();
+        let values: Vec<Vec<u8>> = store
+            .meta_scan("watch/rule/")
+            .map(|entry| entry.unwrap().1)
+            .collect();
+        assert_eq!(
+            values,
+            [b"a".to_vec(), b"watch/rule/2".to_vec(), b"c".to_vec()]
+        );
     }
 }
