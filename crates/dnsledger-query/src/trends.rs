@@ -50,6 +50,9 @@ fn day_json(day: &DayTrend) -> Value {
     })
 }
 
+/// Counts per day (midnight in seconds since the epoch), ascending.
+type PerDay = Vec<(i64, u64)>;
+
 /// Per top-level domain within the window: totals and `[day, new names, new domains]`.
 fn tlds_json(trends: &Trends, from: i64, top: usize) -> Vec<Value> {
     let in_window = |per_day: Option<&std::collections::BTreeMap<i64, u64>>| {
@@ -59,7 +62,7 @@ fn tlds_json(trends: &Trends, from: i64, top: usize) -> Vec<Value> {
             .map(|(&day, &n)| (day, n))
             .collect::<Vec<_>>()
     };
-    let mut tlds: Vec<(String, Vec<(i64, u64)>, Vec<(i64, u64)>)> = trends
+    let mut tlds: Vec<(String, PerDay, PerDay)> = trends
         .new_names_by_tld
         .iter()
         .map(|(tld, names)| {
