@@ -424,6 +424,29 @@ async function run() {
     assert.equal((await trail()).length, 4, 'Back restores the trail');
   });
 
+  await step('statistics', async () => {
+    const searchUrl = page.url();
+    await page.getByRole('link', { name: 'Statistics' }).click();
+    await page.locator('#charts').waitFor({ state: 'visible' });
+    const response = await fetch(`${ORIGIN}/api/v1/stats/history?days=90`, { headers: { 'X-API-Key': KEY } });
+    const answer = await response.json();
+    assert.ok(answer.days.length >= 1, 'the testbed has days');
+    const newNames = answer.days.reduce((sum, d) => sum + d.new_names, 0);
+    assert.ok(newNames > 0);
+    assert.equal(await page.locator('#new-chart rect.names').count(), answer.days.filter((d) => d.new_names > 0).length);
+    const label = await page.locator('#new-chart svg').getAttribute('aria-label');
+    assert.match(label, new RegExp(`: ${newNames.toLocaleString('en-US')} new names`));
+    const ipv6Days = answer.days.filter((d) => d.ipv6_share !== null).length;
+    assert.equal(await page.locator('#ipv6-chart circle.dot').count(), ipv6Days);
+    const dnssecDays = answer.days.filter((d) => d.dnssec_share !== null).length;
+    assert.equal(await page.locator('#dnssec-chart circle.dot').count(), dnssecDays);
+    const firstTld = await page.locator('#tlds tbody tr').first().locator('td').allTextContents();
+    assert.deepEqual(firstTld.slice(0, 2), [answer.tlds[0].tld, answer.tlds[0].new_names.toLocaleString('en-US')]);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'statistics-page.png'), fullPage: true });
+    await page.goBack();
+    assert.equal(page.url(), searchUrl);
+  });
+
   await step('quota-exceeded', async () => {
     await page.getByRole('button', { name: 'Forget key' }).click();
     await page.getByLabel('API key', { exact: true }).fill(QUOTA_KEY);

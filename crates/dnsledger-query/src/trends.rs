@@ -8,11 +8,13 @@ use crate::timefmt;
 
 const DAY: i64 = 86_400;
 
-/// The last `days` days of `trends` (counted back from its latest day) and the `top_tlds`
-/// top-level domains with the most new names in them.
+/// The last `days` days of `trends` (counted back from its latest day, and starting no
+/// earlier than its first) and the `top_tlds` top-level domains with the most new names in
+/// them.
 pub fn trends_json(trends: &Trends, days: u32, top_tlds: usize) -> Value {
+    let earliest = trends.days.first().map_or(0, |d| d.day);
     let latest = trends.days.last().map_or(0, |d| d.day);
-    let from = latest - (i64::from(days.max(1)) - 1) * DAY;
+    let from = earliest.max(latest - (i64::from(days.max(1)) - 1) * DAY);
     let shown: Vec<Value> = trends
         .days
         .iter()

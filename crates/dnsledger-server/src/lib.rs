@@ -32,6 +32,7 @@ mod server;
 mod service;
 mod state;
 mod submit;
+mod trends;
 mod ui;
 mod zone;
 

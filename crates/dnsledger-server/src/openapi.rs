@@ -312,6 +312,26 @@ fn other_paths(paths: &mut Map<String, Value>) {
             true,
         ),
     );
+    paths.insert(
+        "/api/v1/stats/history".into(),
+        json_operation(
+            "per day: new names and registered domains (also per TLD), the IPv6 share (names with AAAA among names with A or AAAA) and the DNSSEC-signed share (delegations with DS); one full scan, cached for 5 minutes",
+            vec![
+                query_param(
+                    "days",
+                    json!({"type": "integer", "minimum": 1, "maximum": 3660}),
+                    "days shown, counted back from the latest (default 90)",
+                ),
+                query_param(
+                    "tlds",
+                    json!({"type": "integer", "minimum": 1, "maximum": 100}),
+                    "top-level domains listed, most new names first (default 10)",
+                ),
+            ],
+            json!({"type": "object", "required": ["from", "to", "days", "tlds"]}),
+            true,
+        ),
+    );
     paths.insert("/api/v1/submit".into(), submit_operation());
     let mut zone = json_operation(
         "a zone rebuilt from history as a master file (the records observed with it as bailiwick, the parent's delegation and glue)",

@@ -69,6 +69,8 @@ pub enum Route {
     KeyInfo,
     /// `/api/v1/stats`: store size and rows.
     Stats,
+    /// `/api/v1/stats/history`: new names, IPv6 and DNSSEC shares per day.
+    StatsHistory,
     /// `/api/v1/zone/ZONE?at=T | ?from=A&to=B`: a zone rebuilt from history, as a master file.
     Zone {
         zone: String,
@@ -122,6 +124,7 @@ pub fn route(raw_path: &str) -> Result<Route, RouteError> {
         ["api", "v1", "interpret"] => Ok(Route::Interpret),
         ["api", "v1", "key"] => Ok(Route::KeyInfo),
         ["api", "v1", "stats"] => Ok(Route::Stats),
+        ["api", "v1", "stats", "history"] => Ok(Route::StatsHistory),
         ["api", "v1", "zone", zone] => Ok(Route::Zone {
             zone: (*zone).to_string(),
         }),

@@ -16,7 +16,7 @@ use crate::answer::{self, End, Framing, Out, Start};
 use crate::auth::{Caller, Refusal};
 use crate::routes::{self, Route, RouteError, Verb};
 use crate::state::{now, Exchange, State};
-use crate::{circl, dnsdb, native, openapi, submit, ui, zone};
+use crate::{circl, dnsdb, native, openapi, submit, trends, ui, zone};
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -123,6 +123,7 @@ async fn dispatch(
         Route::Interpret => native::interpret(parts),
         Route::KeyInfo => native::key_info(state, parts, exchange),
         Route::Stats => native::stats(state, parts, exchange),
+        Route::StatsHistory => trends::history(state, parts, exchange).await,
         Route::Zone { zone } => zone::export(state, parts, exchange, &zone).await,
         Route::OpenApi => Ok(json_response(StatusCode::OK, openapi::document())),
         Route::Metrics => Ok(state.metrics.render(&state.store)),
@@ -150,6 +151,7 @@ fn endpoint_label(route: &Route) -> &'static str {
         Route::Interpret => "api_interpret",
         Route::KeyInfo => "api_key",
         Route::Stats => "api_stats",
+        Route::StatsHistory => "api_stats_history",
         Route::Zone { .. } => "api_zone",
         Route::OpenApi => "openapi",
         Route::Metrics => "metrics",

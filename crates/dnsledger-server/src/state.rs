@@ -9,6 +9,7 @@ use dnsledger_store::{Access, Store};
 
 use crate::metrics::{CounterSource, Metrics};
 use crate::submit::Submissions;
+use crate::trends::TrendsCache;
 use crate::ServerError;
 
 /// How `dnsledger serve` runs.
@@ -52,6 +53,8 @@ pub struct State {
     pub metrics: Metrics,
     /// Present when the server is the store's writer.
     pub submissions: Option<Submissions>,
+    /// The statistics pages' last full scan.
+    pub trends: TrendsCache,
     pub config: ServerConfig,
 }
 
@@ -80,6 +83,7 @@ impl State {
             metrics,
             store: Arc::new(store),
             submissions: config.writer.then(Submissions::default),
+            trends: TrendsCache::default(),
             config,
         })
     }

@@ -87,3 +87,9 @@ export async function interpret(text, signal) {
 export async function keyInfo(key) {
   return JSON.parse(await get('/api/v1/key', { key }));
 }
+
+/** The statistics pages' numbers for the last `days` days (one scan, cached by the server). */
+export async function history(days) {
+  const query = new URLSearchParams({ days });
+  return JSON.parse(await get(`/api/v1/stats/history?${query}`));
+}

@@ -6,8 +6,8 @@
 // every day.
 
 import { day, number, utc } from './format.js';
+import { svgElement, svgText, titled } from './svg.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
 const ROW_HEIGHT = 22;
 const AXIS_HEIGHT = 26;
 const COUNT_WIDTH = 72;
@@ -97,8 +97,6 @@ function bar(layout, row, i) {
   const top = AXIS_HEIGHT + i * ROW_HEIGHT;
   const left = x(layout, row.first);
   const group = svgElement('g', { class: 'row' });
-  const title = svgElement('title');
-  title.textContent = `${row.rrname} ${row.rrtype} ${row.rdata.join(', ')}: ${utc(row.first)} to ${utc(row.last)} UTC, count ${number(row.count)}`;
   const span = svgElement('rect', {
     class: 'span',
     x: left,
@@ -107,7 +105,7 @@ function bar(layout, row, i) {
     height: ROW_HEIGHT - 10,
     fill: layout.colours.get(row.rrtype),
   });
-  span.append(title);
+  titled(span, `${row.rrname} ${row.rrtype} ${row.rdata.join(', ')}: ${utc(row.first)} to ${utc(row.last)} UTC, count ${number(row.count)}`);
   if (row.activity?.buckets.length) span.classList.add('with-activity');
   group.append(
     svgText(rowLabel(row, layout.labelWidth), { x: 4, y: top + ROW_HEIGHT - 7, class: 'label' }),
@@ -138,11 +136,8 @@ function activityColumns(layout, row, top) {
       height,
       fill: layout.colours.get(row.rrtype),
     });
-    const title = svgElement('title');
     const days = activity.bucket_seconds / 86400;
-    title.textContent = `${day(start)}${days > 1 ? ` (+${days - 1} days)` : ''}: count ${number(count)}`;
-    column.append(title);
-    return column;
+    return titled(column, `${day(start)}${days > 1 ? ` (+${days - 1} days)` : ''}: count ${number(count)}`);
   });
 }
 
@@ -167,18 +162,4 @@ function legend(colours) {
     list.append(item);
   }
   return list;
-}
-
-function svgElement(name, attributes = {}) {
-  const element = document.createElementNS(SVG, name);
-  for (const [attribute, value] of Object.entries(attributes)) {
-    element.setAttribute(attribute, String(value));
-  }
-  return element;
-}
-
-function svgText(content, attributes) {
-  const text = svgElement('text', attributes);
-  text.textContent = content;
-  return text;
 }

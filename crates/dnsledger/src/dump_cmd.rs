@@ -43,6 +43,15 @@ pub fn dump(args: &DumpArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
+/// `stats --history`: no deadline, this is the offline way to the numbers.
+fn history(store: &Store, args: &StatsArgs) -> Result<u8> {
+    let no_deadline = std::time::Instant::now() + std::time::Duration::from_secs(u32::MAX.into());
+    let trends = store.trends(no_deadline)?;
+    let answer = dnsledger_query::trends::trends_json(&trends, args.days, args.tlds);
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(exit::OK)
+}
+
 #[derive(Args, Debug)]
 pub struct StatsArgs {
     /// The store directory.
@@ -51,11 +60,24 @@ pub struct StatsArgs {
     /// Also check that every key and value decodes and every index entry points at a row.
     #[arg(long)]
     verify: bool,
+    /// Instead: the statistics pages' numbers as JSON (new names per day and TLD, IPv6 and
+    /// DNSSEC-signed shares per day), from one full scan.
+    #[arg(long, conflicts_with = "verify")]
+    history: bool,
+    /// With --history: the days shown, counted back from the latest.
+    #[arg(long, default_value_t = 90, value_name = "N", requires = "history")]
+    days: u32,
+    /// With --history: the top-level domains listed, most new names first.
+    #[arg(long, default_value_t = 10, value_name = "N", requires = "history")]
+    tlds: usize,
 }
 
 pub fn stats(args: &StatsArgs) -> Result<u8> {
     let store = Store::open(&args.db, Access::ReadOnly)
         .with_context(|| format!("opening the store {}", args.db.display()))?;
+    if args.history {
+        return history(&store, args);
+    }
     println!("format_version {}", store.format_version()?);
     for (name, family) in [
         ("rrset_rows", Family::RRsets),

@@ -242,3 +242,89 @@ fn the_api_takes_aggr_false_and_activity() {
         .sum();
     assert_eq!(total, plain[0]["count"].as_u64().unwrap());
 }
+
+/// One COF line on day `day` (counted from START).
+fn line(name: &str, rrtype: &str, bailiwick: &str, rdata: &str, day: i64) -> String {
+    let at = START + day * DAY + 600;
+    format!(
+        r#"{{"count":1,"time_first":{at},"time_last":{at},"rrname":"{name}","rrtype":"{rrtype}","bailiwick":"{bailiwick}","rdata":["{rdata}"]}}"#
+    )
+}
+
+#[test]
+fn statistics_count_new_names_and_the_ipv6_and_dnssec_shares_per_day() {
+    let dir = scratch_dir("activity_stats");
+    let lines = [
+        line("a.example.com.", "A", "example.com.", "192.0.2.1", 0),
+        line("b.example.com.", "AAAA", "example.com.", "2001:db8::1", 0),
+        line("example.com.", "NS", "com.", "ns1.example.com.", 0),
+        line("a.example.com.", "AAAA", "example.com.", "2001:db8::2", 1),
+        line("c.example.org.", "A", "example.org.", "192.0.2.3", 1),
+        line("example.org.", "NS", "org.", "ns1.example.org.", 1),
+        line(
+            "example.org.",
+            "DS",
+            "org.",
+            "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118",
+            1,
+        ),
+        line("a.example.com.", "A", "example.com.", "192.0.2.1", 2),
+    ];
+    let file = dir.join("stats.jsonl");
+    write_lines(&file, &lines);
+    let db = dir.join("db");
+    ingest(&db, &[&file]);
+
+    let (status, stdout, stderr) = dnsledger(&[
+        "stats",
+        "--history",
+        "--days",
+        "30",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let offline: Value = serde_json::from_str(&stdout).unwrap();
+    let days = offline["days"].as_array().unwrap();
+    let fields = |d: &Value| {
+        [
+            "new_names",
+            "new_domains",
+            "names_with_a",
+            "names_with_aaaa",
+            "delegations",
+            "signed_delegations",
+        ]
+        .map(|f| d[f].as_u64().unwrap())
+    };
+    assert_eq!(days.len(), 3, "{offline}");
+    assert_eq!(days[0]["day"], "2024-01-01");
+    assert_eq!(fields(&days[0]), [3, 1, 1, 1, 1, 0]);
+    assert_eq!(fields(&days[1]), [2, 1, 1, 1, 1, 1]);
+    assert_eq!(fields(&days[2]), [0, 0, 1, 0, 0, 0]);
+    assert_eq!(days[1]["ipv6_share"], 0.5);
+    assert_eq!(days[1]["dnssec_share"], 1.0);
+    assert_eq!(days[0]["dnssec_share"], 0.0);
+    let tlds: Vec<(&str, u64)> = offline["tlds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["tld"].as_str().unwrap(), t["new_names"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(tlds, [("com", 3), ("org", 2)]);
+
+    let key = add_key(&db, "analyst", &["--scope", "query"]);
+    let server = TestServer::start(&db, &[]);
+    let url = format!("{}/api/v1/stats/history?days=30", server.url);
+    let (status, body) = http_get(&url, Some(&key));
+    assert_eq!(status, 200, "{body}");
+    let served: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(served, offline, "the API and the command line agree");
+    let (status, body) = http_get(
+        &format!("{}/api/v1/stats/history?days=0", server.url),
+        Some(&key),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = http_get(&url, None);
+    assert_eq!(status, 403, "a key is needed");
+}
