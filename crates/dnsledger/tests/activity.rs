@@ -77,10 +77,10 @@ fn json_lines(text: &str) -> Vec<Value> {
         .collect()
 }
 
-/// A store of 90 days of the schedule, and the lines it came from.
-fn ninety_day_store(name: &str) -> (std::path::PathBuf, Vec<String>) {
+/// A store of `days` days of the schedule, ingested in order, and the lines it came from.
+fn store_of_days(name: &str, days: i64) -> (std::path::PathBuf, Vec<String>) {
     let dir = scratch_dir(name);
-    let lines = cof_lines(90);
+    let lines = cof_lines(days);
     let file = dir.join("all.jsonl");
     write_lines(&file, &lines);
     let db = dir.join("db");
@@ -90,13 +90,9 @@ fn ninety_day_store(name: &str) -> (std::path::PathBuf, Vec<String>) {
 
 #[test]
 fn histograms_are_identical_whatever_the_order_and_split_of_the_input() {
-    let dir = scratch_dir("activity_order");
-    let lines = cof_lines(90);
-    let in_order = dir.join("in_order.jsonl");
-    write_lines(&in_order, &lines);
-    let whole = dir.join("whole");
-    ingest(&whole, &[&in_order]);
+    let (whole, lines) = store_of_days("activity_order", 90);
     let reference = dump_with_activity(&whole);
+    let dir = scratch_dir("activity_order_split");
 
     // Reversed, cut in three, each piece ingested by its own command, last piece first.
     let reversed: Vec<String> = lines.iter().rev().cloned().collect();
@@ -138,12 +134,7 @@ fn histograms_are_identical_whatever_the_order_and_split_of_the_input() {
 
 #[test]
 fn a_year_of_activity_keeps_a_bounded_histogram_of_aligned_buckets() {
-    let dir = scratch_dir("activity_year");
-    let lines = cof_lines(400);
-    let file = dir.join("year.jsonl");
-    write_lines(&file, &lines);
-    let db = dir.join("db");
-    ingest(&db, &[&file]);
+    let (db, _) = store_of_days("activity_year", 400);
     for row in json_lines(&dump_with_activity(&db)) {
         let width = row["activity"]["bucket_seconds"].as_i64().unwrap();
         assert_eq!(
@@ -159,7 +150,7 @@ fn a_year_of_activity_keeps_a_bounded_histogram_of_aligned_buckets() {
 
 #[test]
 fn query_g_gives_one_row_per_day_behind_each_aggregate() {
-    let (db, lines) = ninety_day_store("activity_periods");
+    let (db, lines) = store_of_days("activity_periods", 90);
     let expected = expected_days(&lines);
     let query = |extra: &[&str]| {
         let mut args = vec!["query", "--db", db.to_str().unwrap(), "-j", "-l", "0"];
@@ -210,7 +201,7 @@ fn query_g_gives_one_row_per_day_behind_each_aggregate() {
 
 #[test]
 fn the_api_takes_aggr_false_and_activity() {
-    let (db, lines) = ninety_day_store("activity_api");
+    let (db, lines) = store_of_days("activity_api", 90);
     let expected = expected_days(&lines);
     let key = add_key(&db, "analyst", &["--scope", "query"]);
     let server = TestServer::start(&db, &[]);
