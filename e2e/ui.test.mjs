@@ -442,6 +442,11 @@ async function run() {
     assert.equal(await page.locator('#dnssec-chart circle.dot').count(), dnssecDays);
     const firstTld = await page.locator('#tlds tbody tr').first().locator('td').allTextContents();
     assert.deepEqual(firstTld.slice(0, 2), [answer.tlds[0].tld, answer.tlds[0].new_names.toLocaleString('en-US')]);
+    const second = answer.tlds[1];
+    await page.getByRole('button', { name: second.tld, exact: true }).click();
+    assert.match(await page.locator('#tld-caption').textContent(), new RegExp(`under \\.${second.tld} `));
+    const tldLabel = await page.locator('#tld-chart svg').getAttribute('aria-label');
+    assert.match(tldLabel, new RegExp(`: ${second.new_names.toLocaleString('en-US')} new names under`));
     await page.screenshot({ path: path.join(SCREENSHOTS, 'statistics-page.png'), fullPage: true });
     await page.goBack();
     assert.equal(page.url(), searchUrl);

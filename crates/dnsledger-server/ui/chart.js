@@ -10,6 +10,7 @@ const RIGHT = 12;
 const TOP = 12;
 const BOTTOM = 26;
 const DAY_MS = 86400 * 1000;
+const MAX_BAR = 36;
 
 /** Every day from `from` to `to` (`YYYY-MM-DD`, inclusive, UTC). */
 export function daysBetween(from, to) {
@@ -73,12 +74,13 @@ export function barChart(container, days, series, title) {
     days.flatMap((day, i) => {
       const value = s.values.get(day) ?? 0;
       if (value === 0) return [];
-      const inset = depth === 0 ? 0.1 : 0.3;
+      // The inner series is half as wide; a few days' bars stay bars, not walls.
+      const width = Math.max(1, Math.min(f.slot * 0.8, MAX_BAR) / (depth + 1));
       const rect = svgElement('rect', {
         class: s.className,
-        x: f.x(i) + f.slot * inset,
+        x: f.x(i) + (f.slot - width) / 2,
         y: f.y(value),
-        width: Math.max(1, f.slot * (1 - 2 * inset)),
+        width,
         height: f.y(0) - f.y(value),
       });
       return [titled(rect, `${day}: ${number(value)} ${s.name}`)];

@@ -53,15 +53,24 @@ function render(answer) {
   );
   shareChart($('ipv6-chart'), days, byDay(answer, 'ipv6_share'), 'IPv6 share', 'ipv6');
   shareChart($('dnssec-chart'), days, byDay(answer, 'dnssec_share'), 'DNSSEC-signed share', 'dnssec');
-  renderTlds(answer.tlds);
+  renderTlds(answer.tlds, days);
   $('scanned').textContent = `Computed from ${number(answer.rows_scanned)} RRset rows (refreshed at most every 5 minutes).`;
 }
 
-function renderTlds(tlds) {
+/** The TLD table; each TLD is a button that charts its new names per day below. */
+function renderTlds(tlds, days) {
   const rows = tlds.map((t) => {
     const busiest = t.per_day.reduce((best, d) => (d[1] > best[1] ? d : best), ['', 0]);
     const tr = document.createElement('tr');
-    for (const text of [t.tld, number(t.new_names), number(t.new_domains), `${busiest[0]} (${number(busiest[1])})`]) {
+    const choose = document.createElement('button');
+    choose.type = 'button';
+    choose.className = 'link';
+    choose.textContent = t.tld;
+    choose.addEventListener('click', () => chartTld(t, days));
+    const first = document.createElement('td');
+    first.append(choose);
+    tr.append(first);
+    for (const text of [number(t.new_names), number(t.new_domains), `${busiest[0]} (${number(busiest[1])})`]) {
       const td = document.createElement('td');
       td.textContent = text;
       tr.append(td);
@@ -69,6 +78,22 @@ function renderTlds(tlds) {
     return tr;
   });
   $('tlds').tBodies[0].replaceChildren(...rows);
+  if (tlds.length > 0) chartTld(tlds[0], days);
+}
+
+function chartTld(tld, days) {
+  $('tld-caption').textContent = `New names per day under .${tld.tld} (inside them, new registered domains)`;
+  const names = new Map(tld.per_day.map(([day, n]) => [day, n]));
+  const domains = new Map(tld.per_day.map(([day, , d]) => [day, d]));
+  barChart(
+    $('tld-chart'),
+    days,
+    [
+      { name: `new names under .${tld.tld}`, values: names, className: 'names' },
+      { name: 'new registered domains', values: domains, className: 'domains' },
+    ],
+    `New names under .${tld.tld}`,
+  );
 }
 
 $('days').addEventListener('change', load);
