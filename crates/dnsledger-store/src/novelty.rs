@@ -276,9 +276,9 @@ impl Store {
             .filter(|(key, _)| !state.known.contains(key))
             .collect();
         let handle = self.handle(cf::NAMES_KNOWN);
-        let stored = self
-            .db()
-            .batched_multi_get_cf(handle, unknown.iter().map(|(key, _)| key), false);
+        let stored =
+            self.db()
+                .batched_multi_get_cf(handle, unknown.iter().map(|(key, _)| key), false);
         let mut fresh = Vec::with_capacity(unknown.len());
         for ((key, candidate), stored) in unknown.drain(..).zip(stored) {
             match stored.map_err(|e| self.engine_error(e))? {
@@ -468,7 +468,10 @@ mod tests {
             ]
         );
         assert_eq!(events[3].rrset.rdata().next(), Some(&[192, 0, 2, 1][..]));
-        assert_eq!(events[0].rrset, batch[2].rrset, "the domain's first sighting");
+        assert_eq!(
+            events[0].rrset, batch[2].rrset,
+            "the domain's first sighting"
+        );
         store.write(&[(Source::Sensor, &batch)], None).unwrap();
         assert_eq!(all_events(&store).len(), 5, "nothing is announced twice");
     }
