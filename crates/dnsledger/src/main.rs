@@ -15,6 +15,7 @@ mod sensor_dnstap;
 mod sensor_options;
 mod serve_cmd;
 mod submit_cmd;
+mod watch_cmd;
 mod zone_cmd;
 
 use std::process::ExitCode;
@@ -53,6 +54,8 @@ enum Command {
     ImportZone(zone_cmd::ImportZoneArgs),
     /// Rebuilds a zone from history as a master file (delegation, glue and the zone's own data).
     ZoneExport(zone_cmd::ZoneExportArgs),
+    /// Follows what the store learns: `watch new` (or `--new`) prints newly observed domains and names.
+    Watch(watch_cmd::WatchArgs),
 }
 
 /// Exit statuses, documented in the README.
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo_cmd::run(&args),
         Command::ImportZone(args) => zone_cmd::import_zone(&args),
         Command::ZoneExport(args) => zone_cmd::zone_export(&args),
+        Command::Watch(args) => watch_cmd::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
