@@ -366,7 +366,7 @@ mod tests {
                 vec![vec![192, 0, 2, 1]],
             ),
         };
-        let text = String::from_utf8(frame(&[event.clone()], Format::Sse).to_vec()).unwrap();
+        let text = String::from_utf8(frame(std::slice::from_ref(&event), Format::Sse).to_vec()).unwrap();
         assert!(text.starts_with("id: 9\ndata: {"), "{text}");
         assert!(text.ends_with("}\n\n"), "{text}");
         let line = frame(&[event], Format::Ndjson);
