@@ -368,6 +368,11 @@ fn new_names_operation() -> Value {
             "events after this seq (Last-Event-ID overrides it)",
         ),
         query_param(
+            "tail",
+            json!({"type": "integer", "minimum": 0, "maximum": 1_000_000}),
+            "start this many events before the end of the log (before filtering) instead of at since",
+        ),
+        query_param(
             "limit",
             json!({"type": "integer", "minimum": 1, "maximum": 1_000_000}),
             "end after this many events",

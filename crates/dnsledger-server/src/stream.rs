@@ -64,6 +64,8 @@ impl Format {
 struct Subscription {
     filter: NoveltyFilter,
     since: u64,
+    /// Start this many events before the end of the log instead (before filtering).
+    tail: Option<u64>,
     format: Format,
     limit: Option<u64>,
     follow: bool,
@@ -116,9 +118,19 @@ pub async fn new_names(
     exchange: &mut Exchange,
 ) -> Result<Response<Body>, Refusal> {
     let key = auth::identify(state, &parts.headers, Scope::Query, exchange)?;
-    let subscription =
+    let mut subscription =
         subscription(parts).map_err(|message| Refusal::new(StatusCode::BAD_REQUEST, message))?;
     let caller = auth::admit(state, key, exchange.time)?;
+    if let Some(tail) = subscription.tail {
+        let last = state.store.last_new_name_seq().map_err(|error| {
+            tracing::error!(%error, "reading the new-name log");
+            Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the new-name log cannot be read",
+            )
+        })?;
+        subscription.since = last.saturating_sub(tail);
+    }
     let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let format = subscription.format;
     tokio::spawn(serve_feed(
@@ -143,6 +155,7 @@ fn subscription(parts: &Parts) -> Result<Subscription, String> {
     let mut subscription = Subscription {
         filter: NoveltyFilter::default(),
         since: 0,
+        tail: None,
         format: match accepts_ndjson(parts) {
             true => Format::Ndjson,
             false => Format::Sse,
@@ -161,6 +174,7 @@ fn subscription(parts: &Parts) -> Result<Subscription, String> {
                 .push(NameBuf::from_text(&value).map_err(|e| format!("suffix={value:?}: {e}"))?),
             "kind" => subscription.filter.kind = Some(kind(&value)?),
             "since" => subscription.since = params::number(name, &value)?,
+            "tail" => subscription.tail = Some(params::number(name, &value)?),
             "limit" => subscription.limit = Some(params::number(name, &value)?.max(1)),
             "follow" => subscription.follow = params::boolean(name, &value)?,
             "format" => subscription.format = format(&value)?,
@@ -170,6 +184,7 @@ fn subscription(parts: &Parts) -> Result<Subscription, String> {
     if let Some(id) = parts.headers.get("last-event-id") {
         let id = id.to_str().unwrap_or("");
         subscription.since = params::number("Last-Event-ID", id.trim())?;
+        subscription.tail = None;
     }
     Ok(subscription)
 }
@@ -338,7 +353,9 @@ mod tests {
             &[("last-event-id", "42"), ("accept", "application/x-ndjson")],
         ))
         .unwrap();
-        assert_eq!((s.since, s.format), (42, Format::Ndjson));
+        assert_eq!((s.since, s.tail, s.format), (42, None, Format::Ndjson));
+        let s = subscription(&parts("/api/v1/stream/new?tail=100", &[])).unwrap();
+        assert_eq!(s.tail, Some(100));
         for bad in [
             "kind=zone",
             "since=x",
@@ -366,7 +383,8 @@ mod tests {
                 vec![vec![192, 0, 2, 1]],
             ),
         };
-        let text = String::from_utf8(frame(std::slice::from_ref(&event), Format::Sse).to_vec()).unwrap();
+        let text =
+            String::from_utf8(frame(std::slice::from_ref(&event), Format::Sse).to_vec()).unwrap();
         assert!(text.starts_with("id: 9\ndata: {"), "{text}");
         assert!(text.ends_with("}\n\n"), "{text}");
         let line = frame(&[event], Format::Ndjson);
