@@ -11,7 +11,7 @@ const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// (name, content type, bytes) of every file served under `/` and `/ui/`.
-const ASSETS: [(&str, &str, &[u8]); 11] = [
+const ASSETS: [(&str, &str, &[u8]); 12] = [
     ("index.html", HTML, include_bytes!("../ui/index.html")),
     (
         "style.css",
@@ -31,6 +31,7 @@ const ASSETS: [(&str, &str, &[u8]); 11] = [
     ("table.js", JS, include_bytes!("../ui/table.js")),
     ("timeline.js", JS, include_bytes!("../ui/timeline.js")),
     ("export.js", JS, include_bytes!("../ui/export.js")),
+    ("novelty.js", JS, include_bytes!("../ui/novelty.js")),
 ];
 
 /// The page may load only its own files and talk only to its own server; search terms in
