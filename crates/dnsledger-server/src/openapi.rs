@@ -348,7 +348,7 @@ fn new_names_operation() -> Value {
         json!({
             "description": "new-name events, oldest first: Server-Sent Events (`id:` is the event's seq, `data:` its JSON object) or NDJSON",
             "content": {
-                "text/event-stream": {"schema": {"type": "string"}},
+                "text/event-stream": {"schema": {"type": "object", "required": ["id", "data"], "properties": {"id": {"type": "string"}, "data": {"type": "string"}, "event": {"type": "string", "enum": ["message"]}}}},
                 "application/x-ndjson": {"schema": {"type": "string"}}
             }
         }),
