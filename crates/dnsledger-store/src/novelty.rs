@@ -6,7 +6,7 @@
 //! exactly-once resume therefore makes the feed exactly-once too: a batch that is skipped
 //! on resume was durable with its events, one that was not durable had none.
 //!
-//! Two column families (`docs/encoding.md`): `names_known` (`kind | rname(name)`, so a
+//! Two column families (`docs/encoding.md`): `names_known` (`kind | rname(name)`), so a
 //! restarted writer knows every name it announced, and `names_new`, the event log keyed by
 //! a big-endian sequence number. Whether a name is new needs a read; a bounded in-memory
 //! cache of known names stands in front of the point reads (bloom filters make the misses,
@@ -163,10 +163,9 @@ struct Candidate<'a> {
     observed: bool,
 }
 
-/// What one batch makes known: `names_known` keys with the sequence of their event (`None`
-/// for names only a zone file mentioned).
+/// What one batch makes known: its new `names_known` keys, and how many events it adds.
 struct Found {
-    known: Vec<(Vec<u8>, Option<u64>)>,
+    known: Vec<Vec<u8>>,
     events: usize,
 }
 
@@ -250,7 +249,7 @@ impl Store {
         let found = self.detect(&mut state, parts, &mut batch)?;
         self.commit(batch)?;
         state.next_seq += found.events as u64;
-        for (key, _) in found.known {
+        for key in found.known {
             state.known.insert(key.into_boxed_slice());
         }
         Ok(())
@@ -306,7 +305,7 @@ impl Store {
             }
             let value = event_seq.map(u64::to_be_bytes);
             batch.put_cf(handle, &key, value.as_ref().map_or(&[][..], |v| &v[..]));
-            known.push((key, event_seq));
+            known.push(key);
         }
         Ok(Found {
             events: (seq - state.next_seq) as usize,
