@@ -52,6 +52,8 @@ pub struct State {
     pub metrics: Metrics,
     /// Present when the server is the store's writer.
     pub submissions: Option<Submissions>,
+    /// The new-name feeds being followed (`stream`).
+    pub feeds: crate::stream::Feeds,
     pub config: ServerConfig,
 }
 
@@ -80,6 +82,7 @@ impl State {
             metrics,
             store: Arc::new(store),
             submissions: config.writer.then(Submissions::default),
+            feeds: crate::stream::Feeds::default(),
             config,
         })
     }

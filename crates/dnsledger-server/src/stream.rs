@@ -22,7 +22,7 @@ use http::request::Parts;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::answer::ChannelBody;
 use crate::auth::{self, Caller, Refusal};
@@ -42,6 +42,27 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
 /// A client that has not taken a chunk for this long is cut off.
 pub const SLOW_CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The server's hold on its feeds: they end when it shuts down, rather than hold the
+/// graceful drain until its timeout (a feed that follows never ends by itself).
+pub struct Feeds {
+    closing: watch::Sender<bool>,
+}
+
+impl Default for Feeds {
+    fn default() -> Feeds {
+        Feeds {
+            closing: watch::channel(false).0,
+        }
+    }
+}
+
+impl Feeds {
+    /// Ends every feed at its next step.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+}
 
 /// How events are framed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +102,8 @@ enum FeedEnd {
     /// The client did not read for [`SLOW_CLIENT_TIMEOUT`].
     Slow,
     Disconnected,
+    /// The server is shutting down.
+    ServerClosing,
     Failed,
 }
 
@@ -91,6 +114,7 @@ impl FeedEnd {
             FeedEnd::Limited => "limited",
             FeedEnd::Slow => "slow",
             FeedEnd::Disconnected => "disconnected",
+            FeedEnd::ServerClosing => "server_closing",
             FeedEnd::Failed => "failed",
         }
     }
@@ -244,6 +268,7 @@ async fn follow_log(
 ) -> FeedEnd {
     let mut cursor = subscription.since;
     let mut last_sent = Instant::now();
+    let mut closing = state.feeds.closing.subscribe();
     loop {
         let remaining = subscription.limit.map(|limit| limit - *sent);
         let page = remaining.map_or(EVENTS_PER_CHUNK, |r| {
@@ -292,6 +317,7 @@ async fn follow_log(
         tokio::select! {
             () = tokio::time::sleep(POLL_INTERVAL) => {}
             () = tx.closed() => return FeedEnd::Disconnected,
+            _ = closing.wait_for(|closing| *closing) => return FeedEnd::ServerClosing,
         }
     }
 }

@@ -232,6 +232,7 @@ fn replaying_the_captures_twice_announces_each_name_once_in_the_first_replay_onl
 }
 
 /// Follows the server's SSE feed after `since` on a thread; the first event's id and data.
+/// The thread keeps the connection open, reading, until the server ends it.
 fn follow_sse(
     server: &TestServer,
     key: &str,
@@ -261,7 +262,6 @@ fn follow_sse(
                 id = value.parse().ok();
             } else if let Some(data) = line.strip_prefix("data: ") {
                 let _ = tx.send((id.unwrap_or(0), serde_json::from_str(data).unwrap()));
-                return;
             }
         }
     });
@@ -295,4 +295,24 @@ fn the_feed_refuses_bad_parameters_and_unknown_keys() {
         ),
         "{metrics}"
     );
+}
+
+#[test]
+fn a_followed_feed_does_not_hold_up_the_servers_shutdown() {
+    let db = common::server::testbed_store("novelty_shutdown");
+    let key = add_key(&db, "analyst", &[]);
+    let server = TestServer::start(&db, &[]);
+    let first = follow_sse(&server, &key, 0);
+    first
+        .recv_timeout(SEE_TIMEOUT)
+        .expect("the feed sent the log's first event");
+    let pid = i32::try_from(server.pid()).unwrap();
+    let asked = Instant::now();
+    // SAFETY: kill(2) on the server child this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = server
+        .wait(Duration::from_secs(8))
+        .expect("the server stopped before its 10 s drain timeout");
+    assert!(status.success(), "{status}");
+    assert!(asked.elapsed() < Duration::from_secs(8));
 }
