@@ -452,6 +452,21 @@ async function run() {
     assert.equal(page.url(), searchUrl);
   });
 
+  await step('new-domains', async () => {
+    await page.getByRole('link', { name: 'New domains' }).click();
+    await page.getByLabel('Under', { exact: true }).fill('delta-hosting.com');
+    await page.getByLabel('Show', { exact: true }).selectOption('name');
+    await page.getByRole('button', { name: 'Follow', exact: true }).click();
+    await page.locator('#novelty-rows tbody tr').first().waitFor();
+    const names = await page.$$eval('#novelty-rows tbody tr', (trs) => trs.map((tr) => tr.cells[2].textContent));
+    assert.ok(names.includes('delta-hosting.com.'), names.join(' '));
+    assert.ok(names.every((name) => name.endsWith('delta-hosting.com.')), names.join(' '));
+    assert.equal(new Set(names).size, names.length, 'each name once');
+    assert.match(await page.locator('#novelty-status').textContent(), /^Following: \d+ new names so far/);
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    assert.match(await page.locator('#novelty-status').textContent(), /^Stopped after \d+ new names/);
+  });
+
   await step('quota-exceeded', async () => {
     await page.getByRole('button', { name: 'Forget key' }).click();
     await page.getByLabel('API key', { exact: true }).fill(QUOTA_KEY);

@@ -224,6 +224,13 @@ pub struct ChannelBody {
     rx: mpsc::Receiver<Bytes>,
 }
 
+impl ChannelBody {
+    /// A body of the chunks a producer other than [`Out`] sends (the new-name feed).
+    pub fn new(rx: mpsc::Receiver<Bytes>) -> ChannelBody {
+        ChannelBody { rx }
+    }
+}
+
 impl hyper::body::Body for ChannelBody {
     type Data = Bytes;
     type Error = Infallible;

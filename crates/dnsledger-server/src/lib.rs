@@ -31,6 +31,7 @@ mod routes;
 mod server;
 mod service;
 mod state;
+mod stream;
 mod submit;
 mod trends;
 mod ui;
@@ -42,6 +43,7 @@ mod testutil;
 pub use metrics::CounterSource;
 pub use server::Server;
 pub use state::ServerConfig;
+pub use stream::new_name_object;
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]

@@ -57,6 +57,9 @@ pub struct Metrics {
     streams: Family<StreamLabels, Counter>,
     store_keys: Family<FamilyLabels, Gauge>,
     store_bytes: Family<FamilyLabels, Gauge>,
+    feed_subscribers: Gauge,
+    feed_events: Counter,
+    feed_last_seq: Gauge,
 }
 
 impl Default for Metrics {
@@ -75,6 +78,9 @@ impl Metrics {
             streams: Family::default(),
             store_keys: Family::default(),
             store_bytes: Family::default(),
+            feed_subscribers: Gauge::default(),
+            feed_events: Counter::default(),
+            feed_last_seq: Gauge::default(),
         };
         metrics.register();
         metrics
@@ -112,6 +118,30 @@ impl Metrics {
             "Bytes in table files and memtables per column family",
             self.store_bytes.clone(),
         );
+        registry.register(
+            "new_name_subscribers",
+            "Clients following /api/v1/stream/new now",
+            self.feed_subscribers.clone(),
+        );
+        registry.register(
+            "new_name_events_sent",
+            "New-name events sent to subscribers (how feeds ended: streams_ended, endpoint api_stream_new; slow = cut off)",
+            self.feed_events.clone(),
+        );
+        registry.register(
+            "new_name_log_sequence",
+            "The sequence number of the newest event in the store's new-name log",
+            self.feed_last_seq.clone(),
+        );
+    }
+
+    /// A new-name subscriber came (1) or went (-1).
+    pub fn feed_subscribers(&self, delta: i64) {
+        self.feed_subscribers.inc_by(delta);
+    }
+
+    pub fn feed_events_sent(&self, events: u64) {
+        self.feed_events.inc_by(events);
     }
 
     pub fn request(&self, endpoint: &str, status: StatusCode, elapsed: Duration) {
@@ -164,6 +194,13 @@ impl Metrics {
             self.store_bytes
                 .get_or_create(&labels)
                 .set(gauge(store.estimated_bytes(name)));
+        }
+        match store.last_new_name_seq() {
+            Ok(seq) => {
+                self.feed_last_seq
+                    .set(i64::try_from(seq).unwrap_or(i64::MAX));
+            }
+            Err(error) => tracing::warn!(%error, "reading the new-name log"),
         }
         let mut text = String::new();
         let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());

@@ -346,6 +346,7 @@ fn other_paths(paths: &mut Map<String, Value>) {
     );
     zone["get"]["responses"]["200"] = json!({"description": "an RFC 1035 master file", "content": {"text/dns": {"schema": {"type": "string"}}}});
     paths.insert("/api/v1/zone/{zone}".into(), zone);
+    paths.insert("/api/v1/stream/new".into(), new_names_operation());
     paths.insert(
         "/openapi.json".into(),
         json_operation("this document", vec![], json!({"type": "object"}), false),
@@ -362,6 +363,59 @@ fn other_paths(paths: &mut Map<String, Value>) {
     index["get"]["responses"]["200"] =
         json!({"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}});
     paths.insert("/".into(), index);
+}
+
+/// `GET /api/v1/stream/new`: the new-name feed. `follow` is listed as required with only
+/// its bounded value, so a client generated from this document (or schemathesis) never
+/// waits on a stream that does not end; the server's default is to follow.
+fn new_names_operation() -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({
+            "description": "new-name events, oldest first: Server-Sent Events (`id:` is the event's seq, `data:` its JSON object) or NDJSON",
+            "content": {
+                "text/event-stream": {"schema": {"type": "object", "required": ["id", "data"], "properties": {"id": {"type": "string"}, "data": {"type": "string"}, "event": {"type": "string", "enum": ["message"]}}}},
+                "application/x-ndjson": {"schema": {"type": "string"}}
+            }
+        }),
+    );
+    error_responses(&mut responses);
+    let follow = json!({"name": "follow", "in": "query", "required": true, "schema": {"type": "string", "enum": ["f", "false", "0"]}, "description": "false: end once the log is read; true (the server's default when absent): keep the stream open and send events as the store receives them"});
+    let parameters = vec![
+        json!({"name": "suffix", "in": "query", "required": false, "style": "form", "explode": true, "schema": {"type": "array", "items": {"type": "string"}}, "description": "only names at or below one of these (repeatable)"}),
+        query_param(
+            "kind",
+            json!({"type": "string", "enum": ["domain", "name"]}),
+            "only new registered domains, or only new full names",
+        ),
+        query_param(
+            "since",
+            json!({"type": "integer", "minimum": 0, "maximum": 1_000_000_000_000i64}),
+            "events after this seq (Last-Event-ID overrides it)",
+        ),
+        query_param(
+            "tail",
+            json!({"type": "integer", "minimum": 0, "maximum": 1_000_000}),
+            "start this many events before the end of the log (before filtering) instead of at since",
+        ),
+        query_param(
+            "limit",
+            json!({"type": "integer", "minimum": 1, "maximum": 1_000_000}),
+            "end after this many events",
+        ),
+        query_param(
+            "format",
+            json!({"type": "string", "enum": ["sse", "ndjson"]}),
+            "sse (default) or ndjson (also Accept: application/x-ndjson)",
+        ),
+        follow,
+    ];
+    json!({"get": {
+        "summary": "newly observed registered domains and owner names, each with first-seen time, first rdata, type and bailiwick",
+        "parameters": parameters,
+        "responses": responses
+    }})
 }
 
 /// `POST /api/v1/submit`: a sensor's batch (dnsledger-submit's protocol).

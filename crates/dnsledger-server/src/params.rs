@@ -80,14 +80,14 @@ pub fn parse(query: Option<&str>, now: i64) -> Result<Params, String> {
 }
 
 /// Form encoding: `+` is a space, then percent-decoding.
-fn decode(value: &str) -> Result<String, String> {
+pub(crate) fn decode(value: &str) -> Result<String, String> {
     percent_decode_str(&value.replace('+', " "))
         .decode_utf8()
         .map(|v| v.into_owned())
         .map_err(|_| format!("{value:?} is not valid percent-encoded UTF-8"))
 }
 
-fn number(name: &str, value: &str) -> Result<u64, String> {
+pub(crate) fn number(name: &str, value: &str) -> Result<u64, String> {
     value
         .parse()
         .map_err(|_| format!("{name}={value:?}: expected a whole number"))
@@ -99,7 +99,7 @@ fn time(name: &str, value: &str, now: i64) -> Result<i64, String> {
 }
 
 /// Booleans arrive as t/f, true/false or 1/0 in any case.
-fn boolean(name: &str, value: &str) -> Result<bool, String> {
+pub(crate) fn boolean(name: &str, value: &str) -> Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
         "t" | "true" | "1" => Ok(true),
         "f" | "false" | "0" => Ok(false),

@@ -77,6 +77,8 @@ pub enum Route {
     },
     /// `POST /api/v1/submit`: a sensor's batch of observations.
     Submit,
+    /// `/api/v1/stream/new`: newly observed domains and names.
+    NewNames,
     OpenApi,
     Metrics,
     /// `/` and `/ui/...`: the web UI's page and assets.
@@ -129,6 +131,7 @@ pub fn route(raw_path: &str) -> Result<Route, RouteError> {
             zone: (*zone).to_string(),
         }),
         ["api", "v1", "submit"] => Ok(Route::Submit),
+        ["api", "v1", "stream", "new"] => Ok(Route::NewNames),
         ["openapi.json"] => Ok(Route::OpenApi),
         ["metrics"] => Ok(Route::Metrics),
         [] => Ok(Route::Ui {

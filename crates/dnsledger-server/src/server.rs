@@ -151,6 +151,7 @@ impl Server {
             });
         }
         drop(listener);
+        state.feeds.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
             .await
             .is_err()

@@ -16,7 +16,7 @@ use crate::answer::{self, End, Framing, Out, Start};
 use crate::auth::{Caller, Refusal};
 use crate::routes::{self, Route, RouteError, Verb};
 use crate::state::{now, Exchange, State};
-use crate::{circl, dnsdb, native, openapi, submit, trends, ui, zone};
+use crate::{circl, dnsdb, native, openapi, stream as feed, submit, trends, ui, zone};
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -125,6 +125,7 @@ async fn dispatch(
         Route::Stats => native::stats(state, parts, exchange),
         Route::StatsHistory => trends::history(state, parts, exchange).await,
         Route::Zone { zone } => zone::export(state, parts, exchange, &zone).await,
+        Route::NewNames => feed::new_names(state, parts, exchange).await,
         Route::OpenApi => Ok(json_response(StatusCode::OK, openapi::document())),
         Route::Metrics => Ok(state.metrics.render(&state.store)),
         Route::Ui { asset } => ui::asset(&asset),
@@ -153,6 +154,7 @@ fn endpoint_label(route: &Route) -> &'static str {
         Route::Stats => "api_stats",
         Route::StatsHistory => "api_stats_history",
         Route::Zone { .. } => "api_zone",
+        Route::NewNames => "api_stream_new",
         Route::OpenApi => "openapi",
         Route::Metrics => "metrics",
         Route::Ui { .. } => "ui",

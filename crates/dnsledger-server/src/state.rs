@@ -55,6 +55,8 @@ pub struct State {
     pub submissions: Option<Submissions>,
     /// The statistics pages' last full scan.
     pub trends: TrendsCache,
+    /// The new-name feeds being followed (`stream`).
+    pub feeds: crate::stream::Feeds,
     pub config: ServerConfig,
 }
 
@@ -84,6 +86,7 @@ impl State {
             store: Arc::new(store),
             submissions: config.writer.then(Submissions::default),
             trends: TrendsCache::default(),
+            feeds: crate::stream::Feeds::default(),
             config,
         })
     }

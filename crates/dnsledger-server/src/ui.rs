@@ -11,7 +11,7 @@ const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// (name, content type, bytes) of every file served under `/` and `/ui/`.
-const ASSETS: [(&str, &str, &[u8]); 15] = [
+const ASSETS: [(&str, &str, &[u8]); 16] = [
     ("index.html", HTML, include_bytes!("../ui/index.html")),
     (
         "style.css",
@@ -35,6 +35,7 @@ const ASSETS: [(&str, &str, &[u8]); 15] = [
     ("stats.html", HTML, include_bytes!("../ui/stats.html")),
     ("stats.js", JS, include_bytes!("../ui/stats.js")),
     ("chart.js", JS, include_bytes!("../ui/chart.js")),
+    ("novelty.js", JS, include_bytes!("../ui/novelty.js")),
 ];
 
 /// The page may load only its own files and talk only to its own server; search terms in

@@ -35,8 +35,8 @@ export class ApiError extends Error {
   }
 }
 
-/** GETs a path; the body as text, or an ApiError carrying the server's one-line message. */
-async function get(path, { key = apiKey.get(), signal } = {}) {
+/** Starts a GET; the response once it is OK, or an ApiError with the server's message. */
+async function request(path, { key = apiKey.get(), signal } = {}) {
   const headers = { Accept: 'application/x-ndjson, application/json' };
   if (key) headers['X-API-Key'] = key;
   let response;
@@ -46,12 +46,35 @@ async function get(path, { key = apiKey.get(), signal } = {}) {
     if (error.name === 'AbortError') throw error;
     throw new ApiError(0, `Cannot reach the server: ${error.message}`);
   }
-  const body = await response.text();
   if (!response.ok) {
     const meaning = STATUS_MEANING[response.status] ?? `HTTP ${response.status}`;
-    throw new ApiError(response.status, `${meaning}: ${body.trim()}`);
+    throw new ApiError(response.status, `${meaning}: ${(await response.text()).trim()}`);
   }
-  return body;
+  return response;
+}
+
+/** GETs a path; the body as text, or an ApiError carrying the server's one-line message. */
+async function get(path, options) {
+  return (await request(path, options)).text();
+}
+
+/**
+ * Follows an NDJSON stream, calling `onObject` for each line as it arrives, until the server
+ * ends it or `signal` aborts. fetch streaming rather than EventSource, which cannot send
+ * the key header.
+ */
+export async function followNdjson(path, onObject, signal) {
+  const response = await request(path, { signal });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    pending += value;
+    const lines = pending.split('\n');
+    pending = lines.pop();
+    for (const line of lines) if (line.trim()) onObject(JSON.parse(line));
+  }
 }
 
 /** A SAF answer: its objects, and how it ended ({cond: succeeded|limited|failed, msg}). */

@@ -7,6 +7,7 @@ import { number, utc } from './format.js';
 import * as query from './query.js';
 import { isSortKey, renderTable, sortRows, toRow } from './table.js';
 import { renderTimeline } from './timeline.js';
+import { setupNovelty } from './novelty.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -472,6 +473,7 @@ function start() {
   $('timeline-box').addEventListener('toggle', redrawTimeline);
   window.addEventListener('resize', onResize);
   window.addEventListener('popstate', (event) => show(query.fromUrl(location.search), event.state?.trail));
+  setupNovelty();
   if (apiKey.get()) {
     checkStoredKey();
   } else {

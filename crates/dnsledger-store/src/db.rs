@@ -1,11 +1,13 @@
 //! The RocksDB database: column families, options, the merge operator, atomic batches.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use dnsledger_rrset::{Observation, ObservationSink, SinkError};
 use rocksdb::{ColumnFamilyDescriptor, MergeOperands, Options, WriteBatch, WriteOptions, DB};
 
 use crate::keys::{self, Source};
+use crate::novelty::Novelty;
 use crate::value;
 
 /// The format this code writes and reads (`docs/encoding.md`).
@@ -23,9 +25,12 @@ pub mod cf {
     pub const RDATA_DNSSEC: &str = "rdata_dnssec";
     pub const RDATA_NAME_FWD: &str = "rdata_name_fwd";
     pub const META: &str = "meta";
+    /// Names known to the new-name feed, and its event log (`novelty`).
+    pub const NAMES_KNOWN: &str = "names_known";
+    pub const NAMES_NEW: &str = "names_new";
     /// Row column families: their values are merged.
     pub const ROWS: [&str; 4] = [RRSET, RRSET_DNSSEC, RDATA, RDATA_DNSSEC];
-    pub const ALL: [&str; 7] = [
+    pub const ALL: [&str; 9] = [
         RRSET,
         RRSET_DNSSEC,
         RRSET_FWD,
@@ -33,6 +38,8 @@ pub mod cf {
         RDATA_DNSSEC,
         RDATA_NAME_FWD,
         META,
+        NAMES_KNOWN,
+        NAMES_NEW,
     ];
 }
 
@@ -84,6 +91,8 @@ pub struct Store {
     path: PathBuf,
     /// A reader's own directory for the secondary instance's files, removed on drop.
     secondary: Option<PathBuf>,
+    /// The writer's new-name detection state (`None` for readers).
+    novelty: Option<Mutex<Novelty>>,
 }
 
 impl Drop for Store {
@@ -107,38 +116,62 @@ impl Store {
         if access == Access::ReadWrite && !dir.join("CURRENT").exists() {
             Store::create(dir)?;
         }
-        let descriptors = cf::ALL.map(|name| ColumnFamilyDescriptor::new(name, cf_options(name)));
         let engine = |source| StoreError::Engine {
             path: dir.to_path_buf(),
             source,
         };
+        let descriptors = |names: &[&str]| {
+            names
+                .iter()
+                .map(|&name| ColumnFamilyDescriptor::new(name, cf_options(name)))
+                .collect::<Vec<_>>()
+        };
         let (db, secondary) = match access {
-            Access::ReadWrite => (
-                DB::open_cf_descriptors(&db_options(false), dir, descriptors).map_err(engine)?,
-                None,
-            ),
+            Access::ReadWrite => {
+                // A store from before a column family existed gets it here.
+                let mut options = db_options(false);
+                options.create_missing_column_families(true);
+                let db = DB::open_cf_descriptors(&options, dir, descriptors(&cf::ALL))
+                    .map_err(engine)?;
+                (db, None)
+            }
             Access::ReadOnly => {
                 if !dir.join("CURRENT").exists() {
                     return Err(StoreError::Missing {
                         path: dir.to_path_buf(),
                     });
                 }
+                // A reader cannot create column families: it opens those the store has
+                // (one from before the new-name feed has no `names_*`).
+                let present = DB::list_cf(&Options::default(), dir).map_err(engine)?;
+                let names: Vec<&str> = cf::ALL
+                    .into_iter()
+                    .filter(|name| present.iter().any(|p| p == name))
+                    .collect();
                 let secondary = secondary_dir();
                 let mut options = db_options(false);
                 options.set_max_open_files(-1);
-                let db =
-                    DB::open_cf_descriptors_as_secondary(&options, dir, &secondary, descriptors)
-                        .map_err(engine)?;
+                let db = DB::open_cf_descriptors_as_secondary(
+                    &options,
+                    dir,
+                    &secondary,
+                    descriptors(&names),
+                )
+                .map_err(engine)?;
                 db.try_catch_up_with_primary().map_err(engine)?;
                 (db, Some(secondary))
             }
         };
-        let store = Store {
+        let mut store = Store {
             db,
             path: dir.to_path_buf(),
             secondary,
+            novelty: None,
         };
         store.check_version(access)?;
+        if access == Access::ReadWrite {
+            store.novelty = Some(Novelty::load(&store)?);
+        }
         Ok(store)
     }
 
@@ -251,6 +284,10 @@ impl Store {
             .unwrap_or(0)
     }
 
+    pub(crate) fn novelty(&self) -> Option<&Mutex<Novelty>> {
+        self.novelty.as_ref()
+    }
+
     pub(crate) fn db(&self) -> &DB {
         &self.db
     }
@@ -318,7 +355,8 @@ impl Store {
 
     /// Writes observations (each slice with its source) and, optionally, one meta record, as
     /// one atomic and durable batch of blind merges: after it returns, all of it survives a
-    /// crash; if it fails, none of it was written.
+    /// crash; if it fails, none of it was written. The names it makes known, and the
+    /// new-name events it announces (`novelty`), are part of the same batch.
     pub fn write(
         &self,
         parts: &[(Source, &[Observation])],
@@ -333,9 +371,7 @@ impl Store {
         if let Some((key, value)) = meta {
             batch.put_cf(self.handle(cf::META), key, value);
         }
-        self.db
-            .write_opt(batch, &durable())
-            .map_err(|e| self.engine_error(e))
+        self.commit_with_novelty(batch, parts)
     }
 
     /// One RRset row, one rdata row per RR, and the forward-name index entries.
@@ -370,7 +406,7 @@ impl Store {
 }
 
 /// Writes are synced to the write-ahead log: a batch reported written is durable.
-fn durable() -> WriteOptions {
+pub(crate) fn durable() -> WriteOptions {
     let mut options = WriteOptions::default();
     options.set_sync(true);
     options

@@ -14,12 +14,17 @@
 
 mod db;
 pub mod keys;
+mod novelty;
 mod query;
 mod trends;
 pub mod value;
 mod verify;
 
 pub use db::{cf, Access, Store, StoreError, StoreSink, FORMAT_VERSION};
+pub use novelty::{
+    registered_domain_wire, NewName, NoveltyFilter, NoveltyKind, KNOWN_CACHE_NAMES,
+    MAX_EVENTS_PER_READ,
+};
 pub use query::{
     Family, Lookup, NamePattern, QueryCounters, QueryError, Row, Rows, TimeFence, TypeFilter,
 };

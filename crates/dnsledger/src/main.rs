@@ -15,6 +15,7 @@ mod sensor_dnstap;
 mod sensor_options;
 mod serve_cmd;
 mod submit_cmd;
+mod watch_cmd;
 mod watch_rules_cmd;
 mod zone_cmd;
 
@@ -54,8 +55,9 @@ enum Command {
     ImportZone(zone_cmd::ImportZoneArgs),
     /// Rebuilds a zone from history as a master file (delegation, glue and the zone's own data).
     ZoneExport(zone_cmd::ZoneExportArgs),
-    /// Watchlists: add, list and remove rules; check the history against them; read the hits.
-    Watch(watch_rules_cmd::WatchArgs),
+    /// Newly observed domains and names (`watch new`, or `--new`), and watchlists: add,
+    /// list and remove rules, check the history against them, read the hits.
+    Watch(watch_cmd::WatchArgs),
 }
 
 /// Exit statuses, documented in the README.
@@ -87,7 +89,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo_cmd::run(&args),
         Command::ImportZone(args) => zone_cmd::import_zone(&args),
         Command::ZoneExport(args) => zone_cmd::zone_export(&args),
-        Command::Watch(args) => watch_rules_cmd::run(&args),
+        Command::Watch(args) => watch_cmd::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

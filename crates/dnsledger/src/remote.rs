@@ -21,14 +21,14 @@ pub struct Client {
 }
 
 impl Client {
-    /// `URL` as DNSDB_SERVER has it (the client appends `/dnsdb/v2`).
+    /// `URL` as DNSDB_SERVER has it (the client appends `/dnsdb/v2` to DNSDB paths).
     pub fn new(url: &str, key: &str) -> Client {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(concat!("dnsledger/", env!("CARGO_PKG_VERSION")))
             .build();
         Client {
-            base: format!("{}/dnsdb/v2", url.trim_end_matches('/')),
+            base: url.trim_end_matches('/').to_string(),
             key: key.to_string(),
             agent: config.into(),
         }
@@ -37,7 +37,12 @@ impl Client {
     /// Starts `verb/path?params`; a refusal becomes an error with the server's message
     /// (a 400 a [`BadQuery`], so the exit status is the same as for a local bad query).
     fn start(&self, verb: &str, path: &str, params: &[(&str, String)]) -> Result<impl BufRead> {
-        let url = format!("{}/{verb}/{path}", self.base);
+        self.get_lines(&format!("dnsdb/v2/{verb}/{path}"), params)
+    }
+
+    /// Starts `GET URL/path?params` for NDJSON; a refusal is an error as in [`Client::start`].
+    pub fn get_lines(&self, path: &str, params: &[(&str, String)]) -> Result<impl BufRead> {
+        let url = format!("{}/{path}", self.base);
         let mut request = self
             .agent
             .get(&url)

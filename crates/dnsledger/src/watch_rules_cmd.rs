@@ -3,10 +3,10 @@
 //! `dnsledger-watch` (docs/watchlists.md); the meta keys are in docs/encoding.md.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use dnsledger_query::timefmt;
 use dnsledger_store::{Access, Family, Lookup, NamePattern, Store, TimeFence, TypeFilter};
 use dnsledger_watch::{Rule, Watchlist};
@@ -22,22 +22,9 @@ const HIT_PREFIX: &str = "watch/hit/";
 /// take minutes; this many bounds the memory held.
 const HITS_PER_WRITE: usize = 1024;
 
-#[derive(Args, Debug)]
-pub struct WatchArgs {
-    /// The store directory.
-    #[arg(
-        long,
-        default_value = "./dnsledger-data",
-        value_name = "DIR",
-        global = true
-    )]
-    db: PathBuf,
-    #[command(subcommand)]
-    command: WatchCommand,
-}
-
+/// The watchlist's subcommands of `dnsledger watch`.
 #[derive(Subcommand, Debug)]
-enum WatchCommand {
+pub enum RuleCommand {
     /// Adds a rule: exact:NAME, suffix:NAME, glob:PATTERN, regex:EXPR or lookalike:DOMAIN.
     Add {
         /// KIND:VALUE, e.g. `lookalike:paypal.com` (docs/watchlists.md); a bad one exits 2.
@@ -67,24 +54,24 @@ enum WatchCommand {
     },
 }
 
-pub fn run(args: &WatchArgs) -> Result<u8> {
+pub fn run(db: &Path, command: &RuleCommand) -> Result<u8> {
     // `add` may create the store (rules can be set before the first ingest); the others
     // need one.
-    let access = match args.command {
-        WatchCommand::List | WatchCommand::Hits { .. } => Access::ReadOnly,
-        WatchCommand::Remove { .. } | WatchCommand::Check { .. } if !args.db.is_dir() => {
-            bail!("opening the store {}: there is none", args.db.display())
+    let access = match command {
+        RuleCommand::List | RuleCommand::Hits { .. } => Access::ReadOnly,
+        RuleCommand::Remove { .. } | RuleCommand::Check { .. } if !db.is_dir() => {
+            bail!("opening the store {}: there is none", db.display())
         }
         _ => Access::ReadWrite,
     };
-    let store = Store::open(&args.db, access)
-        .with_context(|| format!("opening the store {}", args.db.display()))?;
-    match &args.command {
-        WatchCommand::Add { rule } => add(&store, rule),
-        WatchCommand::List => list(&store),
-        WatchCommand::Remove { id } => remove(&store, *id),
-        WatchCommand::Check { json } => check(&store, *json),
-        WatchCommand::Hits { rule, json } => hits(&store, *rule, *json),
+    let store =
+        Store::open(db, access).with_context(|| format!("opening the store {}", db.display()))?;
+    match command {
+        RuleCommand::Add { rule } => add(&store, rule),
+        RuleCommand::List => list(&store),
+        RuleCommand::Remove { id } => remove(&store, *id),
+        RuleCommand::Check { json } => check(&store, *json),
+        RuleCommand::Hits { rule, json } => hits(&store, *rule, *json),
     }
 }
 

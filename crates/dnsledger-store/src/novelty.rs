@@ -1,0 +1,590 @@
+//! Newly observed domains and names, detected in the store's one write path.
+//!
+//! Why here: every writer (ingest, `sensor --output db:`, serve's collectors, submissions,
+//! zone imports) goes through [`Store::write`], so every writer announces, and the events
+//! of a batch are written in the same atomic write batch as its observations. Ingest's
+//! exactly-once resume therefore makes the feed exactly-once too: a batch that is skipped
+//! on resume was durable with its events, one that was not durable had none.
+//!
+//! Two column families (`docs/encoding.md`): `names_known` (`kind | rname(name)`), so a
+//! restarted writer knows every name it announced, and `names_new`, the event log keyed by
+//! a big-endian sequence number. Whether a name is new needs a read; a bounded in-memory
+//! cache of known names stands in front of the point reads (bloom filters make the misses,
+//! the new names, cheap).
+//!
+//! What counts: the owner name of every observed RRset, and its registered domain under
+//! the Public Suffix List compiled in (`dnsledger-psl`). Names inside rdata do not (they
+//! are announced when they are seen as owners). Zone-file rows make their names known
+//! without announcing them: a zone file is a registry's list, not something newly seen.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+
+use dnsledger_rrset::{Observation, RRset};
+use dnsledger_wire::NameBuf;
+use rocksdb::WriteBatch;
+
+use crate::db::{cf, durable, Store, StoreError};
+use crate::keys::{self, Source};
+
+/// Known names the writer keeps in memory (two generations of half this many each).
+pub const KNOWN_CACHE_NAMES: usize = 262_144;
+
+/// Events a reader takes from the log at most per call.
+pub const MAX_EVENTS_PER_READ: usize = 4096;
+
+/// What an event announces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NoveltyKind {
+    /// A registered domain (public suffix plus one label) never seen before.
+    Domain = 1,
+    /// A full owner name never seen before.
+    Name = 2,
+}
+
+impl NoveltyKind {
+    pub fn from_byte(byte: u8) -> Option<NoveltyKind> {
+        match byte {
+            1 => Some(NoveltyKind::Domain),
+            2 => Some(NoveltyKind::Name),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoveltyKind::Domain => "domain",
+            NoveltyKind::Name => "name",
+        }
+    }
+}
+
+/// One announcement of the new-name feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewName {
+    /// Position in the log: increasing, from 1, never reused.
+    pub seq: u64,
+    pub kind: NoveltyKind,
+    /// The new name (canonical wire form): the registered domain or the owner name.
+    pub name: NameBuf,
+    /// The earliest `time_first` of the batch's observations of that name.
+    pub first_seen: i64,
+    /// The observation it was first seen in: owner, type, bailiwick and rdata.
+    pub rrset: RRset,
+}
+
+/// Which events a reader wants.
+#[derive(Clone, Debug, Default)]
+pub struct NoveltyFilter {
+    /// Names at or below one of these (empty: all).
+    pub suffixes: Vec<NameBuf>,
+    /// Only this kind (`None`: both).
+    pub kind: Option<NoveltyKind>,
+}
+
+impl NoveltyFilter {
+    pub fn matches(&self, event: &NewName) -> bool {
+        self.kind.is_none_or(|kind| kind == event.kind)
+            && (self.suffixes.is_empty()
+                || self
+                    .suffixes
+                    .iter()
+                    .any(|suffix| event.name.is_subdomain_of(suffix)))
+    }
+}
+
+/// The writer's side: the next sequence number and the cache of known names.
+pub(crate) struct Novelty {
+    next_seq: u64,
+    known: KnownCache,
+}
+
+impl Novelty {
+    /// The state of a store opened for writing: the sequence continues the log.
+    pub(crate) fn load(store: &Store) -> Result<Mutex<Novelty>, StoreError> {
+        Ok(Mutex::new(Novelty {
+            next_seq: store.last_new_name_seq()? + 1,
+            known: KnownCache::new(KNOWN_CACHE_NAMES),
+        }))
+    }
+}
+
+/// A bounded set of known-name keys: two generations; a full current generation becomes
+/// the previous one and the old previous one is forgotten, so memory stays below the bound
+/// and names seen recently stay in (a hit in the previous generation is promoted).
+/// Forgetting costs only a point read later, never a wrong answer.
+pub(crate) struct KnownCache {
+    current: HashSet<Box<[u8]>>,
+    previous: HashSet<Box<[u8]>>,
+    generation: usize,
+}
+
+impl KnownCache {
+    pub(crate) fn new(capacity: usize) -> KnownCache {
+        KnownCache {
+            current: HashSet::new(),
+            previous: HashSet::new(),
+            generation: (capacity / 2).max(1),
+        }
+    }
+
+    fn contains(&mut self, key: &[u8]) -> bool {
+        if self.current.contains(key) {
+            return true;
+        }
+        match self.previous.take(key) {
+            Some(key) => {
+                self.insert(key);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn insert(&mut self, key: Box<[u8]>) {
+        if self.current.len() >= self.generation {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+}
+
+/// A name a batch mentions: the earliest observation of it, and whether a sensor saw it.
+struct Candidate<'a> {
+    kind: NoveltyKind,
+    name: &'a [u8],
+    first_seen: i64,
+    rrset: &'a RRset,
+    observed: bool,
+}
+
+/// What one batch makes known: its new `names_known` keys, and how many events it adds.
+struct Found {
+    known: Vec<Vec<u8>>,
+    events: usize,
+}
+
+/// `kind | rname(name)`: the `names_known` key.
+fn known_key(kind: NoveltyKind, name: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 2);
+    key.push(kind as u8);
+    keys::push_rname(&mut key, name);
+    key
+}
+
+/// The registered domain of a canonical wire name, as a suffix of it.
+pub fn registered_domain_wire(name: &[u8]) -> Option<&[u8]> {
+    let mut text = String::with_capacity(name.len() + 1);
+    dnsledger_wire::push_name_text(&mut text, name);
+    let domain = dnsledger_psl::registered_domain(&text)?;
+    let wanted = NameBuf::from_text(domain).ok()?.label_count();
+    let owner = NameBuf::from_wire(name).ok()?;
+    let mut at = 0usize;
+    for _ in wanted..owner.label_count() {
+        at += 1 + usize::from(*name.get(at)?);
+    }
+    name.get(at..)
+}
+
+/// Every name the batch mentions, by `names_known` key, with its earliest observation
+/// (ties broken by the RRset's bytes, so a batch always announces the same thing).
+fn candidates<'a>(parts: &[(Source, &'a [Observation])]) -> BTreeMap<Vec<u8>, Candidate<'a>> {
+    let mut found: BTreeMap<Vec<u8>, Candidate<'a>> = BTreeMap::new();
+    for (source, observations) in parts {
+        let observed = *source == Source::Sensor;
+        for observation in *observations {
+            let owner = observation.rrset.rrname_wire();
+            let names = [
+                registered_domain_wire(owner).map(|d| (NoveltyKind::Domain, d)),
+                Some((NoveltyKind::Name, owner)),
+            ];
+            for (kind, name) in names.into_iter().flatten() {
+                let candidate = Candidate {
+                    kind,
+                    name,
+                    first_seen: observation.seen.time_first,
+                    rrset: &observation.rrset,
+                    observed,
+                };
+                found
+                    .entry(known_key(kind, name))
+                    .and_modify(|held| held.absorb(&candidate))
+                    .or_insert(candidate);
+            }
+        }
+    }
+    found
+}
+
+impl<'a> Candidate<'a> {
+    fn absorb(&mut self, other: &Candidate<'a>) {
+        if !other.observed {
+            return;
+        }
+        let earlier = (other.first_seen, other.rrset) < (self.first_seen, self.rrset);
+        if !self.observed || earlier {
+            *self = Candidate { ..*other };
+        }
+    }
+}
+
+impl Store {
+    /// Adds the batch's new names to `batch`, writes it atomically and durably, then
+    /// remembers them. The writer's lock is held throughout, so sequence numbers follow
+    /// commit order; a failed write leaves the cache and the sequence untouched.
+    pub(crate) fn commit_with_novelty(
+        &self,
+        mut batch: WriteBatch,
+        parts: &[(Source, &[Observation])],
+    ) -> Result<(), StoreError> {
+        let Some(novelty) = self.novelty() else {
+            return self.commit(batch);
+        };
+        let mut state = novelty.lock().unwrap_or_else(|p| p.into_inner());
+        let found = self.detect(&mut state, parts, &mut batch)?;
+        self.commit(batch)?;
+        state.next_seq += found.events as u64;
+        for key in found.known {
+            state.known.insert(key.into_boxed_slice());
+        }
+        Ok(())
+    }
+
+    fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.db()
+            .write_opt(batch, &durable())
+            .map_err(|e| self.engine_error(e))
+    }
+
+    /// The names of `parts` not known yet, added to `batch` as known names and events.
+    /// Events are numbered in order of first-seen time, then kind (a domain before its
+    /// names), then name.
+    fn detect(
+        &self,
+        state: &mut Novelty,
+        parts: &[(Source, &[Observation])],
+        batch: &mut WriteBatch,
+    ) -> Result<Found, StoreError> {
+        let mut unknown: Vec<(Vec<u8>, Candidate<'_>)> = candidates(parts)
+            .into_iter()
+            .filter(|(key, _)| !state.known.contains(key))
+            .collect();
+        let handle = self.handle(cf::NAMES_KNOWN);
+        let stored =
+            self.db()
+                .batched_multi_get_cf(handle, unknown.iter().map(|(key, _)| key), false);
+        let mut fresh = Vec::with_capacity(unknown.len());
+        for ((key, candidate), stored) in unknown.drain(..).zip(stored) {
+            match stored.map_err(|e| self.engine_error(e))? {
+                Some(_) => state.known.insert(key.into_boxed_slice()),
+                None => fresh.push((key, candidate)),
+            }
+        }
+        fresh.sort_by(|(_, a), (_, b)| {
+            (a.first_seen, a.kind, a.name).cmp(&(b.first_seen, b.kind, b.name))
+        });
+        let mut seq = state.next_seq;
+        let mut known = Vec::with_capacity(fresh.len());
+        for (key, candidate) in fresh {
+            let event_seq = candidate.observed.then(|| {
+                let this = seq;
+                seq += 1;
+                this
+            });
+            if let Some(this) = event_seq {
+                batch.put_cf(
+                    self.handle(cf::NAMES_NEW),
+                    this.to_be_bytes(),
+                    encode_event(&candidate),
+                );
+            }
+            let value = event_seq.map(u64::to_be_bytes);
+            batch.put_cf(handle, &key, value.as_ref().map_or(&[][..], |v| &v[..]));
+            known.push(key);
+        }
+        Ok(Found {
+            events: (seq - state.next_seq) as usize,
+            known,
+        })
+    }
+
+    /// The sequence number of the newest event (0 when there is none).
+    pub fn last_new_name_seq(&self) -> Result<u64, StoreError> {
+        let Some(handle) = self.db().cf_handle(cf::NAMES_NEW) else {
+            return Ok(0);
+        };
+        let mut iter = self.db().raw_iterator_cf(handle);
+        iter.seek_to_last();
+        let last = iter.key().map(|key| self.event_seq(key)).transpose()?;
+        iter.status().map_err(|e| self.engine_error(e))?;
+        Ok(last.unwrap_or(0))
+    }
+
+    /// Events after `after`, in order, at most `limit` (and [`MAX_EVENTS_PER_READ`]), with
+    /// the sequence number of the last one read (matching or not), so a reader filtering
+    /// most events away still moves on. A store from before the feed has none.
+    pub fn new_names_after(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &NoveltyFilter,
+    ) -> Result<(Vec<NewName>, u64), StoreError> {
+        let Some(handle) = self.db().cf_handle(cf::NAMES_NEW) else {
+            return Ok((Vec::new(), after));
+        };
+        let limit = limit.min(MAX_EVENTS_PER_READ);
+        let mut iter = self.db().raw_iterator_cf(handle);
+        iter.seek(after.saturating_add(1).to_be_bytes());
+        let (mut events, mut read, mut last) = (Vec::new(), 0usize, after);
+        while let (Some(key), Some(value)) = (iter.key(), iter.value()) {
+            if events.len() >= limit || read >= MAX_EVENTS_PER_READ {
+                break;
+            }
+            last = self.event_seq(key)?;
+            let event = decode_event(last, value).ok_or_else(|| self.damaged(key))?;
+            if filter.matches(&event) {
+                events.push(event);
+            }
+            read += 1;
+            iter.next();
+        }
+        iter.status().map_err(|e| self.engine_error(e))?;
+        Ok((events, last))
+    }
+
+    fn event_seq(&self, key: &[u8]) -> Result<u64, StoreError> {
+        <[u8; 8]>::try_from(key)
+            .map(u64::from_be_bytes)
+            .map_err(|_| self.damaged(key))
+    }
+
+    fn damaged(&self, key: &[u8]) -> StoreError {
+        StoreError::Damaged {
+            path: self.path().to_path_buf(),
+            cf: cf::NAMES_NEW,
+            what: format!("event {key:02x?}"),
+        }
+    }
+}
+
+/// `kind u8 | first_seen i64 BE | name length u8 | name (wire) | RRset encoding`.
+fn encode_event(candidate: &Candidate<'_>) -> Vec<u8> {
+    let encoded = candidate.rrset.encoded();
+    let mut value = Vec::with_capacity(10 + candidate.name.len() + encoded.len());
+    value.push(candidate.kind as u8);
+    value.extend_from_slice(&candidate.first_seen.to_be_bytes());
+    // A wire name is at most 255 bytes.
+    value.push(candidate.name.len() as u8);
+    value.extend_from_slice(candidate.name);
+    value.extend_from_slice(encoded);
+    value
+}
+
+fn decode_event(seq: u64, value: &[u8]) -> Option<NewName> {
+    let (&kind, rest) = value.split_first()?;
+    let (first_seen, rest) = rest.split_first_chunk::<8>()?;
+    let (&name_len, rest) = rest.split_first()?;
+    let (name, rrset) = rest.split_at_checked(usize::from(name_len))?;
+    Some(NewName {
+        seq,
+        kind: NoveltyKind::from_byte(kind)?,
+        name: NameBuf::from_wire(name).ok()?,
+        first_seen: i64::from_be_bytes(*first_seen),
+        rrset: RRset::from_encoded(rrset).ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Access;
+    use dnsledger_rrset::Seen;
+    use dnsledger_wire::rtype;
+
+    fn observation(owner: &str, address: [u8; 4], time: i64) -> Observation {
+        let zone = NameBuf::from_text(dnsledger_psl::registered_domain(owner).unwrap_or(owner));
+        Observation {
+            rrset: RRset::new(
+                NameBuf::from_text(owner).unwrap(),
+                rtype::A,
+                Some(zone.unwrap()),
+                vec![address.to_vec()],
+            ),
+            seen: Seen::once(time),
+        }
+    }
+
+    fn all_events(store: &Store) -> Vec<NewName> {
+        store
+            .new_names_after(0, usize::MAX, &NoveltyFilter::default())
+            .unwrap()
+            .0
+    }
+
+    fn summary(events: &[NewName]) -> Vec<(u64, &'static str, String, i64)> {
+        events
+            .iter()
+            .map(|e| (e.seq, e.kind.as_str(), e.name.to_text(), e.first_seen))
+            .collect()
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_bound_and_keeps_recent_names() {
+        let mut cache = KnownCache::new(10);
+        for i in 0..1000u32 {
+            cache.insert(i.to_be_bytes().into());
+            assert!(cache.len() <= 10, "{} names held", cache.len());
+        }
+        assert!(cache.contains(&999u32.to_be_bytes()));
+        assert!(!cache.contains(&0u32.to_be_bytes()));
+    }
+
+    #[test]
+    fn a_batch_announces_each_name_once_in_first_seen_order_with_its_earliest_rdata() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::ReadWrite).unwrap();
+        let batch = [
+            observation("www.example.com.", [192, 0, 2, 2], 200),
+            observation("example.com.", [192, 0, 2, 9], 300),
+            observation("www.example.com.", [192, 0, 2, 1], 100),
+            observation("a.example.org.", [192, 0, 2, 3], 100),
+        ];
+        store.write(&[(Source::Sensor, &batch)], None).unwrap();
+        let events = all_events(&store);
+        assert_eq!(
+            summary(&events),
+            [
+                (1, "domain", "example.com.".into(), 100),
+                (2, "domain", "example.org.".into(), 100),
+                (3, "name", "a.example.org.".into(), 100),
+                (4, "name", "www.example.com.".into(), 100),
+                (5, "name", "example.com.".into(), 300),
+            ]
+        );
+        assert_eq!(events[3].rrset.rdata().next(), Some(&[192, 0, 2, 1][..]));
+        assert_eq!(
+            events[0].rrset, batch[2].rrset,
+            "the domain's first sighting"
+        );
+        store.write(&[(Source::Sensor, &batch)], None).unwrap();
+        assert_eq!(all_events(&store).len(), 5, "nothing is announced twice");
+    }
+
+    #[test]
+    fn zone_file_rows_make_names_known_without_announcing_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::ReadWrite).unwrap();
+        let zone = [observation("ns1.example.com.", [192, 0, 2, 53], 50)];
+        store.write(&[(Source::ZoneFile, &zone)], None).unwrap();
+        assert!(all_events(&store).is_empty());
+        let seen = [
+            observation("ns1.example.com.", [192, 0, 2, 54], 60),
+            observation("www.example.com.", [192, 0, 2, 80], 70),
+        ];
+        store.write(&[(Source::Sensor, &seen)], None).unwrap();
+        assert_eq!(
+            summary(&all_events(&store)),
+            [(1, "name", "www.example.com.".into(), 70)]
+        );
+    }
+
+    #[test]
+    fn a_reopened_store_remembers_known_names_and_continues_the_sequence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let first = [observation("a.example.com.", [192, 0, 2, 1], 10)];
+        let store = Store::open(&path, Access::ReadWrite).unwrap();
+        store.write(&[(Source::Sensor, &first)], None).unwrap();
+        drop(store);
+        let store = Store::open(&path, Access::ReadWrite).unwrap();
+        let second = [
+            observation("a.example.com.", [192, 0, 2, 1], 20),
+            observation("b.example.com.", [192, 0, 2, 2], 20),
+        ];
+        store.write(&[(Source::Sensor, &second)], None).unwrap();
+        assert_eq!(
+            summary(&all_events(&store)),
+            [
+                (1, "domain", "example.com.".into(), 10),
+                (2, "name", "a.example.com.".into(), 10),
+                (3, "name", "b.example.com.".into(), 20),
+            ]
+        );
+    }
+
+    #[test]
+    fn names_the_cache_forgot_are_found_in_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::ReadWrite).unwrap();
+        store.novelty().unwrap().lock().unwrap().known = KnownCache::new(2);
+        let names: Vec<Observation> = (0..20u8)
+            .map(|i| observation(&format!("h{i}.example.net."), [192, 0, 2, i], 1))
+            .collect();
+        store.write(&[(Source::Sensor, &names)], None).unwrap();
+        store.write(&[(Source::Sensor, &names)], None).unwrap();
+        assert_eq!(all_events(&store).len(), 21);
+    }
+
+    #[test]
+    fn readers_page_through_the_log_and_filter_by_suffix_and_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::ReadWrite).unwrap();
+        let batch = [
+            observation("www.example.com.", [192, 0, 2, 1], 1),
+            observation("www.example.cz.", [192, 0, 2, 2], 2),
+        ];
+        store.write(&[(Source::Sensor, &batch)], None).unwrap();
+        let cz = NoveltyFilter {
+            suffixes: vec![NameBuf::from_text("cz").unwrap()],
+            kind: Some(NoveltyKind::Name),
+        };
+        let (events, last) = store.new_names_after(0, 10, &cz).unwrap();
+        assert_eq!(summary(&events), [(4, "name", "www.example.cz.".into(), 2)]);
+        assert_eq!(last, 4);
+        let (page, last) = store
+            .new_names_after(1, 2, &NoveltyFilter::default())
+            .unwrap();
+        assert_eq!((page[0].seq, page[1].seq, last), (2, 3, 3));
+        assert_eq!(store.last_new_name_seq().unwrap(), 4);
+    }
+
+    #[test]
+    fn a_store_from_before_the_feed_opens_for_reading_and_for_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let mut options = rocksdb::Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let old = &cf::ALL[..7];
+        let db = rocksdb::DB::open_cf(&options, &path, old).unwrap();
+        let meta = db.cf_handle(cf::META).unwrap();
+        db.put_cf(meta, "format_version", crate::FORMAT_VERSION)
+            .unwrap();
+        drop(db);
+        let reader = Store::open(&path, Access::ReadOnly).unwrap();
+        assert!(all_events(&reader).is_empty());
+        assert_eq!(reader.last_new_name_seq().unwrap(), 0);
+        drop(reader);
+        let writer = Store::open(&path, Access::ReadWrite).unwrap();
+        let batch = [observation("www.example.com.", [192, 0, 2, 1], 1)];
+        writer.write(&[(Source::Sensor, &batch)], None).unwrap();
+        assert_eq!(all_events(&writer).len(), 2);
+    }
+
+    #[test]
+    fn registered_domains_are_suffixes_of_the_wire_name() {
+        let wire = |text: &str| NameBuf::from_text(text).unwrap().as_wire().to_vec();
+        let owner = wire("a.b.example.co.uk.");
+        assert_eq!(
+            registered_domain_wire(&owner),
+            Some(&wire("example.co.uk.")[..])
+        );
+        assert_eq!(registered_domain_wire(&wire("co.uk.")), None);
+        assert_eq!(registered_domain_wire(&wire(".")), None);
+    }
+}
