@@ -22,7 +22,6 @@ use crate::{exit, remote};
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 #[derive(Args, Debug)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct WatchArgs {
     /// The store directory.
     #[arg(
@@ -99,8 +98,11 @@ impl Kind {
 
 pub fn run(args: &WatchArgs) -> Result<u8> {
     match (&args.command, args.new) {
-        (Some(WatchCommand::New(new_args)), _) => watch_new(&args.db, new_args),
-        (Some(WatchCommand::Rules(command)), _) => watch_rules_cmd::run(&args.db, command),
+        (Some(_), true) => bail!(dnsledger_query::BadQuery(
+            "--new is `watch new`: give one or the other, not with another subcommand".into()
+        )),
+        (Some(WatchCommand::New(new_args)), false) => watch_new(&args.db, new_args),
+        (Some(WatchCommand::Rules(command)), false) => watch_rules_cmd::run(&args.db, command),
         (None, true) => watch_new(&args.db, &args.new_args),
         (None, false) => bail!(dnsledger_query::BadQuery(
             "say what to do: `watch new` (or `watch --new`), or add, list, remove, check, hits"
