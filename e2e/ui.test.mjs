@@ -465,6 +465,12 @@ async function run() {
     assert.match(await page.locator('#novelty-status').textContent(), /^Following: \d+ new names so far/);
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     assert.match(await page.locator('#novelty-status').textContent(), /^Stopped after \d+ new names/);
+    // The served store has no watchlist rules: a watched feed shows nothing.
+    await page.getByLabel('only watchlist hits').check();
+    await page.getByRole('button', { name: 'Follow', exact: true }).click();
+    await page.waitForTimeout(1000);
+    assert.equal(await page.locator('#novelty-rows tbody tr').count(), 0, 'no rules, no hits');
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
   });
 
   await step('quota-exceeded', async () => {

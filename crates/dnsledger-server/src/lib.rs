@@ -43,7 +43,7 @@ mod testutil;
 pub use metrics::CounterSource;
 pub use server::Server;
 pub use state::ServerConfig;
-pub use stream::new_name_object;
+pub use stream::{new_name_object, watched_object};
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]

@@ -389,6 +389,10 @@ fn new_names_operation() -> Value {
             json!({"type": "string", "enum": ["domain", "name"]}),
             "only new registered domains, or only new full names",
         ),
+        boolean_param(
+            "watched",
+            "only names that hit a watchlist rule of the store, each with its hits (rule id, rule, reason)",
+        ),
         query_param(
             "since",
             json!({"type": "integer", "minimum": 0, "maximum": 1_000_000_000_000i64}),

@@ -3,7 +3,9 @@
 //! First the events of the store's log after `since=SEQ` (or the `Last-Event-ID` a
 //! reconnecting EventSource sends), then live ones as the server catches up with the
 //! writer. Server-Sent Events by default (`id:` is the sequence, so a reconnect resumes
-//! exactly), NDJSON with `format=ndjson` or `Accept: application/x-ndjson`.
+//! exactly), NDJSON with `format=ndjson` or `Accept: application/x-ndjson`. With
+//! `watched=true`, only the names that hit a watchlist rule of the store (`dnsledger watch
+//! add`), each with its `hits`: the live side of `dnsledger watch check`.
 //!
 //! Why it polls the log rather than fanning events out: the log is on disk, so a subscriber
 //! is only a cursor; every subscriber reads the same events in the same order whether it
@@ -17,6 +19,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use dnsledger_keys::Scope;
 use dnsledger_store::{NewName, NoveltyFilter, NoveltyKind};
+use dnsledger_watch::stored::{active_watchlist, StoredRule};
+use dnsledger_watch::Watchlist;
 use dnsledger_wire::NameBuf;
 use http::request::Parts;
 use http::{header, HeaderValue, Response, StatusCode};
@@ -90,6 +94,8 @@ struct Subscription {
     format: Format,
     limit: Option<u64>,
     follow: bool,
+    /// Only names that hit the store's watchlist (its rules as the feed starts).
+    watched: bool,
 }
 
 /// How a feed ended, as `streams_ended` labels it.
@@ -118,6 +124,34 @@ impl FeedEnd {
             FeedEnd::Failed => "failed",
         }
     }
+}
+
+/// The store's rules in force and their watchlist, for a `watched` feed.
+type Watched = (Vec<StoredRule>, Watchlist);
+
+/// The event's object, with its watchlist hits when the feed is `watched`; `None` when
+/// it is and the name hits no rule.
+pub fn watched_object(event: &NewName, watched: Option<&Watched>) -> Option<Value> {
+    let mut object = new_name_object(event);
+    let Some((rules, watchlist)) = watched else {
+        return Some(object);
+    };
+    let hits: Vec<Value> = watchlist
+        .check(&event.name.to_text())
+        .into_iter()
+        .map(|hit| {
+            let rule = rules
+                .iter()
+                .find(|r| r.id == hit.rule)
+                .map(|r| r.rule.to_string());
+            json!({"rule": hit.rule, "text": rule, "reason": hit.reason.to_string()})
+        })
+        .collect();
+    if hits.is_empty() {
+        return None;
+    }
+    object["hits"] = Value::Array(hits);
+    Some(object)
 }
 
 /// The JSON object of one event (the NDJSON line, the SSE `data:`, `dnsledger watch new
@@ -186,6 +220,7 @@ fn subscription(parts: &Parts) -> Result<Subscription, String> {
         },
         limit: None,
         follow: true,
+        watched: false,
     };
     let query = parts.uri.query().unwrap_or("");
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -201,6 +236,7 @@ fn subscription(parts: &Parts) -> Result<Subscription, String> {
             "tail" => subscription.tail = Some(params::number(name, &value)?),
             "limit" => subscription.limit = Some(params::number(name, &value)?.max(1)),
             "follow" => subscription.follow = params::boolean(name, &value)?,
+            "watched" => subscription.watched = params::boolean(name, &value)?,
             "format" => subscription.format = format(&value)?,
             _ => {}
         }
@@ -269,6 +305,13 @@ async fn follow_log(
     let mut cursor = subscription.since;
     let mut last_sent = Instant::now();
     let mut closing = state.feeds.closing.subscribe();
+    let watched = match subscription.watched {
+        false => None,
+        true => match load_watchlist(state).await {
+            Some(watched) => Some(watched),
+            None => return FeedEnd::Failed,
+        },
+    };
     loop {
         let remaining = subscription.limit.map(|limit| limit - *sent);
         let page = remaining.map_or(EVENTS_PER_CHUNK, |r| {
@@ -290,13 +333,17 @@ async fn follow_log(
         };
         let advanced = last > cursor;
         cursor = last;
-        if !events.is_empty() {
-            let chunk = frame(&events, subscription.format);
+        let objects: Vec<(u64, Value)> = events
+            .iter()
+            .filter_map(|event| Some((event.seq, watched_object(event, watched.as_ref())?)))
+            .collect();
+        if !objects.is_empty() {
+            let chunk = frame(&objects, subscription.format);
             if let Some(end) = send(tx, chunk).await {
                 return end;
             }
-            *sent += events.len() as u64;
-            state.metrics.feed_events_sent(events.len() as u64);
+            *sent += objects.len() as u64;
+            state.metrics.feed_events_sent(objects.len() as u64);
             last_sent = Instant::now();
         }
         if subscription.limit.is_some_and(|limit| *sent >= limit) {
@@ -322,6 +369,19 @@ async fn follow_log(
     }
 }
 
+/// The store's watchlist, read on a blocking thread; `None` (logged) when it cannot be.
+async fn load_watchlist(state: &Arc<State>) -> Option<Watched> {
+    let reading = state.clone();
+    match tokio::task::spawn_blocking(move || active_watchlist(&reading.store)).await {
+        Ok(Ok(watched)) => Some(watched),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "reading the watchlist");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
 /// Hands a chunk to the body; `Some` when the feed must end.
 async fn send(tx: &mpsc::Sender<Bytes>, chunk: Bytes) -> Option<FeedEnd> {
     match tokio::time::timeout(SLOW_CLIENT_TIMEOUT, tx.send(chunk)).await {
@@ -331,15 +391,16 @@ async fn send(tx: &mpsc::Sender<Bytes>, chunk: Bytes) -> Option<FeedEnd> {
     }
 }
 
-/// Events as SSE messages (`id:` and one `data:` line each) or NDJSON lines.
-fn frame(events: &[NewName], format: Format) -> Bytes {
-    let mut out = Vec::with_capacity(events.len() * 256);
-    for event in events {
+/// Event objects as SSE messages (`id:` the sequence and one `data:` line each) or NDJSON
+/// lines.
+fn frame(objects: &[(u64, Value)], format: Format) -> Bytes {
+    let mut out = Vec::with_capacity(objects.len() * 256);
+    for (seq, object) in objects {
         if format == Format::Sse {
-            out.extend_from_slice(format!("id: {}\ndata: ", event.seq).as_bytes());
+            out.extend_from_slice(format!("id: {seq}\ndata: ").as_bytes());
         }
         // Writing a Value into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut out, &new_name_object(event));
+        let _ = serde_json::to_writer(&mut out, object);
         out.extend_from_slice(match format {
             Format::Sse => b"\n\n",
             Format::Ndjson => b"\n",
@@ -409,14 +470,38 @@ mod tests {
                 vec![vec![192, 0, 2, 1]],
             ),
         };
-        let text =
-            String::from_utf8(frame(std::slice::from_ref(&event), Format::Sse).to_vec()).unwrap();
+        let objects = [(event.seq, new_name_object(&event))];
+        let text = String::from_utf8(frame(&objects, Format::Sse).to_vec()).unwrap();
         assert!(text.starts_with("id: 9\ndata: {"), "{text}");
         assert!(text.ends_with("}\n\n"), "{text}");
-        let line = frame(&[event], Format::Ndjson);
+        let line = frame(&objects, Format::Ndjson);
         let object: Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(object["bailiwick"], "example.com.");
         assert_eq!(object["rdata"], json!(["192.0.2.1"]));
         assert_eq!(object["rrtype"], "A");
+
+        let rule = dnsledger_watch::Rule::parse("lookalike:example.com").unwrap();
+        let stored = dnsledger_watch::stored::StoredRule {
+            id: 4,
+            active: true,
+            rule: rule.clone(),
+        };
+        let watched = (vec![stored], Watchlist::new([(4, &rule)]));
+        assert_eq!(
+            watched_object(&event, Some(&watched)),
+            None,
+            "the protected name itself"
+        );
+        let lookalike = NewName {
+            name: name("examp1e.com"),
+            ..event
+        };
+        let object = watched_object(&lookalike, Some(&watched)).unwrap();
+        assert_eq!(object["hits"][0]["rule"], 4);
+        assert_eq!(object["hits"][0]["text"], "lookalike:example.com");
+        assert!(object["hits"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("lookalike/"));
     }
 }

@@ -35,6 +35,7 @@ async function follow() {
   }
   const kind = $('novelty-kind').value;
   if (kind) params.set('kind', kind);
+  if ($('novelty-watched').checked) params.set('watched', 'true');
   $('novelty-rows').tBodies[0].replaceChildren();
   received = 0;
   const own = new AbortController();
@@ -80,6 +81,7 @@ function addEvent(event) {
     cell(event.name, 'name'),
     cell(sighting, 'rdata'),
     cell(event.bailiwick ?? '—'),
+    cell((event.hits ?? []).map((hit) => `#${hit.rule} ${hit.text} (${hit.reason})`).join('; ') || '—'),
   );
   const body = $('novelty-rows').tBodies[0];
   body.prepend(row);

@@ -7,8 +7,8 @@
 //! the [`Technique`]s that explain the resemblance). [`generate`] is the inverse of the
 //! look-alike rule: the names an attacker would register to imitate a protected domain.
 //!
-//! No I/O and no store: the same matcher serves a check over the history and, later, the
-//! live stream of new names. Names are compared in canonical form: ASCII lower case,
+//! The matcher does no I/O: the same one serves a check over the history and the live
+//! stream of new names. [`stored`] keeps a store's rules in its meta records. Names are compared in canonical form: ASCII lower case,
 //! without the trailing dot (`Www.Example.COM.` is `www.example.com`).
 
 mod edit;
@@ -17,6 +17,7 @@ mod generate;
 mod lookalike;
 mod name;
 mod rule;
+pub mod stored;
 mod technique;
 mod watchlist;
 

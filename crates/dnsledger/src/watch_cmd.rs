@@ -10,8 +10,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use dnsledger_query::timefmt;
-use dnsledger_server::new_name_object;
+use dnsledger_server::watched_object;
 use dnsledger_store::{Access, NoveltyFilter, NoveltyKind, Store, MAX_EVENTS_PER_READ};
+use dnsledger_watch::stored::active_watchlist;
 use dnsledger_wire::NameBuf;
 use serde_json::Value;
 
@@ -76,6 +77,9 @@ pub struct NewArgs {
     /// Stop once the log is read instead of waiting for more.
     #[arg(long)]
     no_follow: bool,
+    /// Only names that hit the store's watchlist (`watch add`), each with its hits.
+    #[arg(long)]
+    watched: bool,
     /// One JSON object per line (the API's objects) instead of text.
     #[arg(long)]
     json: bool,
@@ -142,12 +146,19 @@ fn follow_store(db: &Path, args: &NewArgs, printer: &mut Printer<impl Write>) ->
     };
     let store = Store::open(db, Access::ReadOnly)
         .with_context(|| format!("opening the store {}", db.display()))?;
+    let watched = match args.watched {
+        true => Some(active_watchlist(&store)?),
+        false => None,
+    };
     let stop = crate::stop_on_signals()?;
     let mut cursor = args.since;
     while !stop.load(Ordering::Relaxed) {
         let (events, last) = store.new_names_after(cursor, MAX_EVENTS_PER_READ, &filter)?;
-        for event in &events {
-            if !printer.print(&new_name_object(event))? {
+        let objects = events
+            .iter()
+            .filter_map(|event| watched_object(event, watched.as_ref()));
+        for object in objects {
+            if !printer.print(&object)? {
                 return Ok(exit::OK);
             }
         }
@@ -174,6 +185,7 @@ fn follow_server(
         ("format", "ndjson".into()),
         ("since", args.since.to_string()),
         ("follow", (!args.no_follow).to_string()),
+        ("watched", args.watched.to_string()),
     ];
     params.extend(args.suffix.iter().map(|s| ("suffix", s.clone())));
     if let Some(kind) = args.kind {
@@ -225,7 +237,8 @@ impl<W: Write> Printer<W> {
     }
 }
 
-/// `TIME  KIND    NAME  first: RRNAME TYPE RDATA (bailiwick ZONE)`.
+/// `TIME  KIND    NAME  first: RRNAME TYPE RDATA (bailiwick ZONE)`, then the watchlist
+/// hits: `  hits: #ID RULE (REASON)`.
 fn text_line(event: &Value) -> String {
     let text = |field: &str| event[field].as_str().unwrap_or("-").to_string();
     let rdata: Vec<&str> = event["rdata"]
@@ -235,8 +248,25 @@ fn text_line(event: &Value) -> String {
     let time = event["first_seen"]
         .as_i64()
         .map_or_else(|| "-".into(), timefmt::format);
+    let hits: Vec<String> = event["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|hit| {
+            format!(
+                "#{} {} ({})",
+                hit["rule"],
+                hit["text"].as_str().unwrap_or("-"),
+                hit["reason"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    let hits = match hits.is_empty() {
+        true => String::new(),
+        false => format!("  hits: {}", hits.join(", ")),
+    };
     format!(
-        "{time}  {:<6}  {}  first: {} {} {} (bailiwick {})",
+        "{time}  {:<6}  {}  first: {} {} {} (bailiwick {}){hits}",
         text("kind"),
         text("name"),
         text("rrname"),

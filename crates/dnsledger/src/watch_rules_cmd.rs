@@ -9,13 +9,12 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use dnsledger_query::timefmt;
 use dnsledger_store::{Access, Family, Lookup, NamePattern, Store, TimeFence, TypeFilter};
+use dnsledger_watch::stored::{active_watchlist, put_rule, stored_rules, StoredRule};
 use dnsledger_watch::{Rule, Watchlist};
 use dnsledger_wire::{is_dnssec_type, push_name_text, NameBuf};
 
 use crate::exit;
 
-/// Meta key prefix of the rules: `watch/rule/<id>` = `active <rule>` or `removed <rule>`.
-const RULE_PREFIX: &str = "watch/rule/";
 /// Meta key prefix of the hit log: `watch/hit/<id>/<name>` = `<first> <last> <reason>`.
 const HIT_PREFIX: &str = "watch/hit/";
 /// Hit log records written per durable write: one sync per hit would make a broad rule
@@ -75,50 +74,6 @@ pub fn run(db: &Path, command: &RuleCommand) -> Result<u8> {
     }
 }
 
-/// A rule as stored: removed rules keep their record, so their id is not reused and the
-/// hit log can still say which rule a hit was.
-struct StoredRule {
-    id: u64,
-    active: bool,
-    rule: Rule,
-}
-
-fn rule_key(id: u64) -> String {
-    format!("{RULE_PREFIX}{id}")
-}
-
-fn stored_rules(store: &Store) -> Result<Vec<StoredRule>> {
-    let mut rules = Vec::new();
-    for entry in store.meta_scan(RULE_PREFIX) {
-        let (key, value) = entry?;
-        rules.push(decode_rule(&key, &value).with_context(|| format!("meta record {key}"))?);
-    }
-    rules.sort_by_key(|r| r.id);
-    Ok(rules)
-}
-
-fn decode_rule(key: &str, value: &[u8]) -> Result<StoredRule> {
-    let id = key[RULE_PREFIX.len()..].parse().context("bad rule id")?;
-    let value = std::str::from_utf8(value).context("not UTF-8")?;
-    let (state, text) = value.split_once(' ').context("no state")?;
-    let active = match state {
-        "active" => true,
-        "removed" => false,
-        _ => bail!("unknown state {state:?}"),
-    };
-    Ok(StoredRule {
-        id,
-        active,
-        rule: Rule::parse(text)?,
-    })
-}
-
-fn put_rule(store: &Store, id: u64, active: bool, rule: &Rule) -> Result<()> {
-    let state = if active { "active" } else { "removed" };
-    store.meta_put(&rule_key(id), format!("{state} {rule}").as_bytes())?;
-    Ok(())
-}
-
 fn add(store: &Store, rule: &Rule) -> Result<u8> {
     let rules = stored_rules(store)?;
     let canonical = rule.to_string();
@@ -176,17 +131,14 @@ struct Check<'a, W: Write> {
 }
 
 fn check(store: &Store, json: bool) -> Result<u8> {
-    let rules: Vec<StoredRule> = stored_rules(store)?
-        .into_iter()
-        .filter(|r| r.active)
-        .collect();
+    let (rules, watchlist) = active_watchlist(store)?;
     if rules.is_empty() {
         eprintln!("dnsledger: no rules to check (add one with `dnsledger watch add RULE`)");
         return Ok(exit::USAGE);
     }
     let mut check = Check {
         store,
-        watchlist: Watchlist::new(rules.iter().map(|r| (r.id, &r.rule))),
+        watchlist,
         rules,
         json,
         out: std::io::BufWriter::new(std::io::stdout().lock()),

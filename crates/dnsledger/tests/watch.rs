@@ -245,3 +245,89 @@ fn bad_rules_and_ids_are_usage_errors() {
     assert_eq!(status, 1);
     assert!(stderr.contains("opening the store"), "{stderr}");
 }
+
+/// The live side: the new-name feed with `watched`, from the store and from a server,
+/// carries exactly the new look-alike names, each with the rule it hit.
+#[test]
+fn the_watched_feed_carries_each_new_lookalike_with_its_rule() {
+    let db = testbed_store("watch-feed");
+    for brand in BRANDS {
+        let (status, _, stderr) = watch(&db, &["add", &format!("lookalike:{brand}")]);
+        assert_eq!(status, 0, "{stderr}");
+    }
+    let generated: BTreeMap<String, u64> = (1..)
+        .zip(BRANDS)
+        .flat_map(|(rule, brand)| {
+            generate(brand)
+                .unwrap()
+                .into_iter()
+                .map(move |l| (l.name, rule))
+        })
+        .filter(|(name, _)| !BRANDS.contains(&name.as_str()))
+        .collect();
+    let names: Vec<String> = generated.keys().cloned().collect();
+    let cof = scratch_dir("watch-feed-input").join("lookalikes.jsonl");
+    std::fs::write(&cof, cof_lines(&names)).unwrap();
+    let (status, _, stderr) = dnsledger(&[
+        "ingest",
+        "--db",
+        db.to_str().unwrap(),
+        cof.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+
+    let hits_by_name = |objects: &[Value]| -> BTreeMap<String, u64> {
+        objects
+            .iter()
+            .map(|object| {
+                let name = object["name"]
+                    .as_str()
+                    .unwrap()
+                    .trim_end_matches('.')
+                    .to_owned();
+                let hits = object["hits"].as_array().unwrap();
+                assert_eq!(hits.len(), 1, "{object}");
+                assert!(
+                    hits[0]["reason"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("lookalike/"),
+                    "{object}"
+                );
+                (name, hits[0]["rule"].as_u64().unwrap())
+            })
+            .collect()
+    };
+    let (status, stdout, stderr) = watch(
+        &db,
+        &[
+            "new",
+            "--watched",
+            "--kind",
+            "name",
+            "--no-follow",
+            "--json",
+        ],
+    );
+    assert_eq!(status, 0, "{stderr}");
+    let local = json_lines(&stdout);
+    assert_eq!(
+        hits_by_name(&local),
+        generated,
+        "every new look-alike, and no testbed name"
+    );
+
+    let key = common::server::add_key(&db, "analyst", &["--scope", "query"]);
+    let server = common::server::TestServer::start(&db, &[]);
+    let url = format!(
+        "{}/api/v1/stream/new?watched=true&kind=name&follow=false&format=ndjson",
+        server.url
+    );
+    let (status, body) = common::server::http_get(&url, Some(&key));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        json_lines(&body),
+        local,
+        "the server's feed is the command's"
+    );
+}
