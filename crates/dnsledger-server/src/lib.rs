@@ -41,6 +41,7 @@ mod testutil;
 pub use metrics::CounterSource;
 pub use server::Server;
 pub use state::ServerConfig;
+pub use submit::{BatchRecorder, RecordError, Recorded};
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! Where the sensor's observations go (`--output`): COF NDJSON to a file or standard output,
 //! batches submitted to a server (`http(s)://HOST:PORT`, with a spool for when it is away),
-//! or a local store written directly (`db:DIR`).
+//! batches published to NATS JetStream (`nats://HOST:PORT[,...]`, the same spool), or a
+//! local store written directly (`db:DIR`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -10,11 +11,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use dnsledger_cluster::Publisher;
 use dnsledger_rrset::{CofSink, Observation, ObservationSink, SinkError};
 use dnsledger_store::keys::Source;
 use dnsledger_store::{Access, Store, StoreSink};
-use dnsledger_submit::{ClientConfig, Outcome, SubmitConfig, SubmitSink};
+use dnsledger_submit::{Client, ClientConfig, Outcome, SubmitConfig, SubmitSink};
 
+use crate::cluster_cmd::NatsArgs;
 use crate::exit;
 
 /// The environment variable an API key for submission may come from.
@@ -22,7 +25,8 @@ const KEY_VARIABLE: &str = "DNSLEDGER_SUBMIT_KEY";
 /// One attempt to send a batch, connecting included.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How a sensor submits to a server (used with an `http(s)://` output).
+/// How a sensor submits to a server or publishes to NATS (with an `http(s)://` or
+/// `nats://` output).
 #[derive(Args, Debug)]
 pub struct SubmitArgs {
     /// Names this sensor in batch ids (default: the host name).
@@ -31,17 +35,20 @@ pub struct SubmitArgs {
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+
+    #[command(flatten)]
+    pub nats: NatsArgs,
 }
 
 impl SubmitArgs {
-    /// The submission settings for the server at `url`.
-    pub fn config(&self, url: &str) -> Result<SubmitConfig> {
+    /// The delivery settings: spool, bounds, and the sensor id naming new batches.
+    pub fn config(&self) -> Result<SubmitConfig> {
         let sensor_id = match &self.sensor_id {
             Some(id) => id.clone(),
             None => dnsledger_submit::batch::hostname_sensor_id()
                 .context("no usable host name: name the sensor with --sensor-id")?,
         };
-        self.delivery.config(url, sensor_id)
+        Ok(self.delivery.config(sensor_id))
     }
 }
 
@@ -72,20 +79,25 @@ pub struct DeliveryArgs {
 }
 
 impl DeliveryArgs {
-    /// The settings for the server at `url`, new batches named after `sensor_id`.
-    pub fn config(&self, url: &str, sensor_id: String) -> Result<SubmitConfig> {
-        Ok(SubmitConfig {
-            client: ClientConfig {
-                url: url.to_string(),
-                key: self.key()?,
-                ca_cert: self.ca_cert.clone(),
-                timeout: SEND_TIMEOUT,
-            },
+    /// The delivery settings, new batches named after `sensor_id`.
+    pub fn config(&self, sensor_id: String) -> SubmitConfig {
+        SubmitConfig {
             sensor_id,
             spool: self.spool.clone(),
             spool_max_bytes: self.spool_max_bytes,
             drain_timeout: Duration::from_secs(self.drain_timeout),
-        })
+        }
+    }
+
+    /// The client of the server at `url`.
+    pub fn client(&self, url: &str) -> Result<Client> {
+        let config = ClientConfig {
+            url: url.to_string(),
+            key: self.key()?,
+            ca_cert: self.ca_cert.clone(),
+            timeout: SEND_TIMEOUT,
+        };
+        Client::new(&config).with_context(|| format!("submitting to {url}"))
     }
 
     fn key(&self) -> Result<String> {
@@ -111,6 +123,8 @@ enum Target {
     Cof(PathBuf),
     /// A dnsledger server's base URL.
     Server(String),
+    /// NATS servers: `nats://HOST:PORT[,HOST:PORT...]`.
+    Nats(String),
     /// A store directory.
     Store(PathBuf),
 }
@@ -120,6 +134,9 @@ impl Target {
         let text = output.to_string_lossy();
         if text.starts_with("http://") || text.starts_with("https://") {
             return Ok(Target::Server(text.into_owned()));
+        }
+        if text.starts_with("nats://") {
+            return Ok(Target::Nats(text.into_owned()));
         }
         match text.strip_prefix("db:") {
             Some("") => bail!("--output db:DIR needs a directory"),
@@ -143,8 +160,19 @@ impl OutputSink {
         match Target::parse(output)? {
             Target::Cof(path) => Ok(OutputSink::Cof(CofSink::new(open_file(&path)?))),
             Target::Server(url) => {
-                let sink = SubmitSink::start(submit.config(&url)?)
+                let client = submit.delivery.client(&url)?;
+                let sink = SubmitSink::start(submit.config()?, Box::new(client))
                     .with_context(|| format!("submitting to {url}"))?;
+                Ok(OutputSink::Submit(sink))
+            }
+            Target::Nats(url) => {
+                let config = submit.config()?;
+                let nats = submit.nats.config(&url)?;
+                let name = format!("dnsledger-sensor-{}", config.sensor_id);
+                let publisher = Publisher::connect(nats, &name)
+                    .with_context(|| format!("publishing to {url}"))?;
+                let sink = SubmitSink::start(config, Box::new(publisher))
+                    .with_context(|| format!("publishing to {url}"))?;
                 Ok(OutputSink::Submit(sink))
             }
             Target::Store(dir) => Store::open(&dir, Access::ReadWrite)
@@ -238,6 +266,10 @@ mod tests {
         assert_eq!(
             parse("https://pdns.example:8053"),
             Target::Server("https://pdns.example:8053".into())
+        );
+        assert_eq!(
+            parse("nats://10.0.0.1:4222,10.0.0.2:4222"),
+            Target::Nats("nats://10.0.0.1:4222,10.0.0.2:4222".into())
         );
         assert_eq!(
             parse("db:/var/lib/pdns"),

@@ -24,8 +24,9 @@ pub struct SubmitCmdArgs {
 const NO_NEW_BATCHES: &str = "replay";
 
 pub fn run(args: &SubmitCmdArgs) -> Result<u8> {
-    let config = args.delivery.config(&args.server, NO_NEW_BATCHES.into())?;
-    let mut delivery = Delivery::open(&config)
+    let config = args.delivery.config(NO_NEW_BATCHES.into());
+    let client = args.delivery.client(&args.server)?;
+    let mut delivery = Delivery::open(&config, Box::new(client))
         .with_context(|| format!("opening the spool {}", config.spool.display()))?;
     let waiting = delivery.spooled();
     delivery.drain(Instant::now() + config.drain_timeout);
