@@ -327,3 +327,82 @@ fn shards_and_a_replica_end_with_exactly_the_single_box_store_through_node_failu
     assert_eq!(replica_batches, stream_batches, "{report}");
     drop((shard0, shard1));
 }
+
+#[test]
+fn a_sensor_spools_while_no_nats_server_answers_and_sends_the_spool_first_next_time() {
+    let dir = scratch_dir("cluster-spool");
+    let credentials = dir.join("nats.credentials");
+    std::fs::write(&credentials, format!("token={TOKEN}\n")).unwrap();
+    let mut options = nats_options(&credentials);
+    options[3] = "1".into(); // one node: one copy
+    let (sensor, capture) = SENSORS[0];
+    let spool = dir.join("spool");
+
+    // Nothing listens yet: every batch waits in the spool, and the run says so.
+    let port = free_port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let mut extra = options.clone();
+    extra.extend(["--spool".into(), spool.to_str().unwrap().into()]);
+    extra.extend(["--drain-timeout".into(), "0".into()]);
+    let output = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
+        .args(["sensor", "--read", &fixture(capture), "--root-hints"])
+        .arg(fixture("testbed/root.hints"))
+        .args([
+            "--max-rrsets",
+            MAX_RRSETS,
+            "--sensor-id",
+            sensor,
+            "--output",
+            &url,
+        ])
+        .args(&extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("batches wait in the spool"), "{stderr}");
+    let spooled = std::fs::read_dir(&spool)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "batch")
+        })
+        .count();
+    assert!(spooled > 5, "{spooled} batches spooled");
+
+    // A single JetStream node comes up; the next run sends the spool, then its own batches.
+    let config = dir.join("nats.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "listen: 127.0.0.1:{port}\nmax_payload: 8MB\nauthorization {{ token: \"{TOKEN}\" }}\n\
+             jetstream {{ store_dir: \"{}\" }}\n",
+            dir.join("js").display()
+        ),
+    )
+    .unwrap();
+    let _nats = NatsNode::start(&config, port);
+    let db = dir.join("node");
+    let node = store_node(&db, &url, "solo", None, &options);
+    let mut extra = options.clone();
+    extra.extend(["--spool".into(), spool.to_str().unwrap().into()]);
+    run_sensor(sensor, capture, &url, &extra);
+
+    // The store holds the capture twice over (two runs), each batch once.
+    let reference_db = dir.join("reference");
+    for _ in 0..2 {
+        let output = format!("db:{}", reference_db.display());
+        run_sensor(sensor, capture, &output, &[]);
+    }
+    let reference = dump(&reference_db);
+    wait_for("the store node holds both runs", || dump(&db) == reference);
+    let applied = metric(&node, "dnsledger_cluster_batches_applied_total");
+    assert_eq!(
+        applied,
+        2 * spooled as u64,
+        "the second run makes as many batches"
+    );
+}
