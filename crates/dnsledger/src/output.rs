@@ -15,7 +15,7 @@ use dnsledger_cluster::Publisher;
 use dnsledger_rrset::{CofSink, Observation, ObservationSink, SinkError};
 use dnsledger_store::keys::Source;
 use dnsledger_store::{Access, Store, StoreSink};
-use dnsledger_submit::{Client, ClientConfig, Outcome, SubmitConfig, SubmitSink};
+use dnsledger_submit::{Client, ClientConfig, Outcome, SubmitConfig, SubmitSink, Transport};
 
 use crate::cluster_cmd::NatsArgs;
 use crate::exit;
@@ -35,9 +35,6 @@ pub struct SubmitArgs {
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
-
-    #[command(flatten)]
-    pub nats: NatsArgs,
 }
 
 impl SubmitArgs {
@@ -52,7 +49,8 @@ impl SubmitArgs {
     }
 }
 
-/// How batches reach a server and wait when it is away: the sensor's and `submit`'s.
+/// How batches reach a server (or NATS) and wait when it is away: the sensor's and
+/// `submit`'s.
 #[derive(Args, Debug)]
 pub struct DeliveryArgs {
     /// A file holding the API key (scope submit); without it the key comes from
@@ -76,6 +74,9 @@ pub struct DeliveryArgs {
     /// left stays in the spool for the next run.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub drain_timeout: u64,
+
+    #[command(flatten)]
+    pub nats: NatsArgs,
 }
 
 impl DeliveryArgs {
@@ -89,15 +90,23 @@ impl DeliveryArgs {
         }
     }
 
-    /// The client of the server at `url`.
-    pub fn client(&self, url: &str) -> Result<Client> {
+    /// Where batches go: the server at `http(s)://...`, or the NATS servers at
+    /// `nats://...` (connecting as `sensor_id`).
+    pub fn transport(&self, url: &str, sensor_id: &str) -> Result<Box<dyn Transport>> {
+        if url.starts_with("nats://") {
+            let name = format!("dnsledger-sensor-{sensor_id}");
+            let publisher = Publisher::connect(self.nats.config(url)?, &name)
+                .with_context(|| format!("publishing to {url}"))?;
+            return Ok(Box::new(publisher));
+        }
         let config = ClientConfig {
             url: url.to_string(),
             key: self.key()?,
             ca_cert: self.ca_cert.clone(),
             timeout: SEND_TIMEOUT,
         };
-        Client::new(&config).with_context(|| format!("submitting to {url}"))
+        let client = Client::new(&config).with_context(|| format!("submitting to {url}"))?;
+        Ok(Box::new(client))
     }
 
     fn key(&self) -> Result<String> {
@@ -121,10 +130,9 @@ impl DeliveryArgs {
 enum Target {
     /// COF NDJSON to a file, or to standard output for `-`.
     Cof(PathBuf),
-    /// A dnsledger server's base URL.
-    Server(String),
-    /// NATS servers: `nats://HOST:PORT[,HOST:PORT...]`.
-    Nats(String),
+    /// Batches delivered: a dnsledger server's base URL, or NATS servers
+    /// (`nats://HOST:PORT[,HOST:PORT...]`).
+    Remote(String),
     /// A store directory.
     Store(PathBuf),
 }
@@ -132,11 +140,11 @@ enum Target {
 impl Target {
     fn parse(output: &Path) -> Result<Target> {
         let text = output.to_string_lossy();
-        if text.starts_with("http://") || text.starts_with("https://") {
-            return Ok(Target::Server(text.into_owned()));
-        }
-        if text.starts_with("nats://") {
-            return Ok(Target::Nats(text.into_owned()));
+        if ["http://", "https://", "nats://"]
+            .iter()
+            .any(|scheme| text.starts_with(scheme))
+        {
+            return Ok(Target::Remote(text.into_owned()));
         }
         match text.strip_prefix("db:") {
             Some("") => bail!("--output db:DIR needs a directory"),
@@ -159,20 +167,11 @@ impl OutputSink {
     pub fn open(output: &Path, submit: &SubmitArgs) -> Result<OutputSink> {
         match Target::parse(output)? {
             Target::Cof(path) => Ok(OutputSink::Cof(CofSink::new(open_file(&path)?))),
-            Target::Server(url) => {
-                let client = submit.delivery.client(&url)?;
-                let sink = SubmitSink::start(submit.config()?, Box::new(client))
-                    .with_context(|| format!("submitting to {url}"))?;
-                Ok(OutputSink::Submit(sink))
-            }
-            Target::Nats(url) => {
+            Target::Remote(url) => {
                 let config = submit.config()?;
-                let nats = submit.nats.config(&url)?;
-                let name = format!("dnsledger-sensor-{}", config.sensor_id);
-                let publisher = Publisher::connect(nats, &name)
-                    .with_context(|| format!("publishing to {url}"))?;
-                let sink = SubmitSink::start(config, Box::new(publisher))
-                    .with_context(|| format!("publishing to {url}"))?;
+                let transport = submit.delivery.transport(&url, &config.sensor_id)?;
+                let sink = SubmitSink::start(config, transport)
+                    .with_context(|| format!("delivering to {url}"))?;
                 Ok(OutputSink::Submit(sink))
             }
             Target::Store(dir) => Store::open(&dir, Access::ReadWrite)
@@ -265,11 +264,11 @@ mod tests {
         assert_eq!(parse("./db:x"), Target::Cof("./db:x".into()));
         assert_eq!(
             parse("https://pdns.example:8053"),
-            Target::Server("https://pdns.example:8053".into())
+            Target::Remote("https://pdns.example:8053".into())
         );
         assert_eq!(
             parse("nats://10.0.0.1:4222,10.0.0.2:4222"),
-            Target::Nats("nats://10.0.0.1:4222,10.0.0.2:4222".into())
+            Target::Remote("nats://10.0.0.1:4222,10.0.0.2:4222".into())
         );
         assert_eq!(
             parse("db:/var/lib/pdns"),

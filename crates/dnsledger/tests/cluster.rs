@@ -329,7 +329,7 @@ fn shards_and_a_replica_end_with_exactly_the_single_box_store_through_node_failu
 }
 
 #[test]
-fn a_sensor_spools_while_no_nats_server_answers_and_sends_the_spool_first_next_time() {
+fn a_sensor_spools_while_no_nats_server_answers_and_submit_replays_the_spool() {
     let dir = scratch_dir("cluster-spool");
     let credentials = dir.join("nats.credentials");
     std::fs::write(&credentials, format!("token={TOKEN}\n")).unwrap();
@@ -373,7 +373,7 @@ fn a_sensor_spools_while_no_nats_server_answers_and_sends_the_spool_first_next_t
         .count();
     assert!(spooled > 5, "{spooled} batches spooled");
 
-    // A single JetStream node comes up; the next run sends the spool, then its own batches.
+    // A single JetStream node comes up, and a store node consuming everything.
     let config = dir.join("nats.conf");
     std::fs::write(
         &config,
@@ -387,22 +387,37 @@ fn a_sensor_spools_while_no_nats_server_answers_and_sends_the_spool_first_next_t
     let _nats = NatsNode::start(&config, port);
     let db = dir.join("node");
     let node = store_node(&db, &url, "solo", None, &options);
+    let reference_db = dir.join("reference");
+    // The single box after one more run of the same sensor.
+    let reference_after_another_run = || {
+        run_sensor(
+            sensor,
+            capture,
+            &format!("db:{}", reference_db.display()),
+            &[],
+        );
+        dump(&reference_db)
+    };
+    let applied = || metric(&node, "dnsledger_cluster_batches_applied_total");
+
+    // `dnsledger submit` replays a NATS spool as it does an HTTP one.
+    let mut args = vec!["submit".to_string(), "--server".into(), url.clone()];
+    args.extend(["--spool".into(), spool.to_str().unwrap().into()]);
+    args.extend(options.iter().cloned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (status, _, stderr) = run(&args);
+    assert_eq!(status, 0, "{stderr}");
+    let once = reference_after_another_run();
+    wait_for("the store node holds the replayed spool", || {
+        dump(&db) == once
+    });
+    assert_eq!(applied(), spooled as u64);
+
+    // The next sensor run publishes at once; the store holds the capture twice over.
     let mut extra = options.clone();
     extra.extend(["--spool".into(), spool.to_str().unwrap().into()]);
     run_sensor(sensor, capture, &url, &extra);
-
-    // The store holds the capture twice over (two runs), each batch once.
-    let reference_db = dir.join("reference");
-    for _ in 0..2 {
-        let output = format!("db:{}", reference_db.display());
-        run_sensor(sensor, capture, &output, &[]);
-    }
-    let reference = dump(&reference_db);
-    wait_for("the store node holds both runs", || dump(&db) == reference);
-    let applied = metric(&node, "dnsledger_cluster_batches_applied_total");
-    assert_eq!(
-        applied,
-        2 * spooled as u64,
-        "the second run makes as many batches"
-    );
+    let twice = reference_after_another_run();
+    wait_for("the store node holds both runs", || dump(&db) == twice);
+    assert_eq!(applied(), 2 * spooled as u64, "each batch once");
 }
