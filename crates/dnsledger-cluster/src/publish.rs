@@ -9,6 +9,11 @@ use dnsledger_submit::{Ack, Batch, SendError, Transport};
 use crate::partition::{partition_of_body, split};
 use crate::{nats_error, ClusterError, NatsConfig};
 
+/// Where batches are cut for NATS: 1 MiB of text, NATS's default `max_payload`, so that a
+/// compressed batch (a fraction of its text: COF compresses several times) fits a server
+/// left at its defaults.
+const BATCH_TEXT_BYTES: usize = 1024 * 1024;
+
 /// Publishes batches to the deployment's stream: [`Transport`] for the sensor's delivery.
 /// The NATS client is asynchronous; it runs on a small runtime of its own, because the
 /// delivery thread is not.
@@ -81,5 +86,9 @@ impl Transport for Publisher {
     /// One batch never mixes partitions: the consumer of a partition applies all of it.
     fn group(&self, observations: Vec<Observation>) -> Vec<Vec<Observation>> {
         split(observations, self.config.partitions)
+    }
+
+    fn batch_text_bytes(&self) -> usize {
+        BATCH_TEXT_BYTES
     }
 }

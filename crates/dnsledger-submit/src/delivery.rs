@@ -31,6 +31,12 @@ pub trait Transport: Send {
     fn group(&self, observations: Vec<Observation>) -> Vec<Vec<Observation>> {
         vec![observations]
     }
+
+    /// Where batches are cut (bytes of text before compression): what one message of this
+    /// transport comfortably carries.
+    fn batch_text_bytes(&self) -> usize {
+        TARGET_BATCH_BYTES
+    }
 }
 
 /// How a sensor submits, whatever the transport.
@@ -153,7 +159,7 @@ impl Delivery {
     }
 
     fn submit_group(&mut self, observations: Vec<Observation>) {
-        let encoded = match batch::encode(observations, TARGET_BATCH_BYTES) {
+        let encoded = match batch::encode(observations, self.transport.batch_text_bytes()) {
             Ok(encoded) => encoded,
             Err(error) => return self.dropped(format!("encoding a batch: {error}"), false),
         };

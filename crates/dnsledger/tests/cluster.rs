@@ -95,7 +95,7 @@ fn nats_cluster(dir: &Path) -> (Vec<NatsNode>, String) {
                 .map(|j| format!("nats-route://127.0.0.1:{}", route_ports[j]))
                 .collect();
             let config = format!(
-                "server_name: n{i}\nlisten: 127.0.0.1:{}\nmax_payload: 8MB\n\
+                "server_name: n{i}\nlisten: 127.0.0.1:{}\n\
                  authorization {{ token: \"{TOKEN}\" }}\n\
                  jetstream {{ store_dir: \"{}\", max_memory_store: 64MB, max_file_store: 1GB }}\n\
                  cluster {{ name: dnsledger-test, listen: 127.0.0.1:{}, routes: [{}] }}\n",
@@ -378,7 +378,7 @@ fn a_sensor_spools_while_no_nats_server_answers_and_submit_replays_the_spool() {
     std::fs::write(
         &config,
         format!(
-            "listen: 127.0.0.1:{port}\nmax_payload: 8MB\nauthorization {{ token: \"{TOKEN}\" }}\n\
+            "listen: 127.0.0.1:{port}\nauthorization {{ token: \"{TOKEN}\" }}\n\
              jetstream {{ store_dir: \"{}\" }}\n",
             dir.join("js").display()
         ),
