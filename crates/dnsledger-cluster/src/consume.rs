@@ -331,3 +331,39 @@ impl PartitionConsumer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nats(partitions: u32) -> NatsConfig {
+        let mut config = NatsConfig::new("nats://127.0.0.1:4222", "DNSLEDGER").unwrap();
+        config.partitions = partitions;
+        config
+    }
+
+    #[test]
+    fn a_shard_runs_one_durable_consumer_per_partition_and_a_replica_one_for_all() {
+        let shard = ConsumeConfig::new(nats(4), "store-a", Some(vec![0, 3])).unwrap();
+        assert_eq!(
+            shard.consumers(),
+            [
+                ("store-a-p0".to_string(), "DNSLEDGER.0".to_string()),
+                ("store-a-p3".to_string(), "DNSLEDGER.3".to_string())
+            ]
+        );
+        let replica = ConsumeConfig::new(nats(4), "store-b", None).unwrap();
+        assert_eq!(
+            replica.consumers(),
+            [("store-b".to_string(), "DNSLEDGER.*".to_string())]
+        );
+        assert!(matches!(
+            ConsumeConfig::new(nats(4), "store-a", Some(vec![4])),
+            Err(ClusterError::Partition {
+                partition: 4,
+                count: 4
+            })
+        ));
+        assert!(ConsumeConfig::new(nats(1), "a.b", None).is_err());
+    }
+}
