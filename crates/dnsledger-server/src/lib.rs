@@ -44,6 +44,7 @@ pub use metrics::CounterSource;
 pub use server::Server;
 pub use state::ServerConfig;
 pub use stream::{new_name_object, watched_object};
+pub use submit::{BatchRecorder, RecordError, Recorded};
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]

@@ -46,9 +46,7 @@ pub struct Submissions {
     slots: Semaphore,
     /// Submissions in flight per key name, for the keys' `concurrent` limits.
     per_key: Mutex<HashMap<String, u32>>,
-    /// Held from "is this id recorded?" to its write, so that the same batch posted twice
-    /// at once is written once.
-    record: Mutex<()>,
+    recorder: BatchRecorder,
 }
 
 impl Default for Submissions {
@@ -56,7 +54,7 @@ impl Default for Submissions {
         Submissions {
             slots: Semaphore::new(MAX_IN_FLIGHT),
             per_key: Mutex::new(HashMap::new()),
-            record: Mutex::new(()),
+            recorder: BatchRecorder::default(),
         }
     }
 }
@@ -97,12 +95,6 @@ impl Submissions {
             key: key.name.clone(),
         })
     }
-}
-
-/// How a batch was recorded.
-struct Recorded {
-    accepted: u64,
-    duplicate: bool,
 }
 
 /// `POST /api/v1/submit`.
@@ -205,53 +197,78 @@ fn meta_key(id: &BatchId) -> String {
     format!("batch/{id}")
 }
 
-/// Decodes the batch and writes it with its record, unless the record exists already.
-fn record(
-    store: &Store,
-    submissions: &Submissions,
-    id: &BatchId,
-    body: &[u8],
-    gzip: bool,
-) -> Result<Recorded, Refusal> {
-    let key = meta_key(id);
-    // A resend after a lost answer is the common duplicate: known before decoding anything.
-    if let Some(recorded) = recorded(store, &key)? {
-        return Ok(recorded);
-    }
-    let text = match gzip {
-        true => batch::gunzip(body, MAX_BATCH_BYTES).map_err(|error| match error {
-            BodyError::TooLarge => too_large(),
-            BodyError::Gzip(_) => Refusal::new(StatusCode::BAD_REQUEST, error.to_string()),
-        })?,
-        false => body.to_vec(),
-    };
-    let observations = batch::decode(&text).map_err(|error| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            format!("the batch is refused whole: {error}"),
-        )
-    })?;
-    let accepted = observations.len() as u64;
-    let _recording = lock(&submissions.record);
-    if let Some(recorded) = recorded(store, &key)? {
-        return Ok(recorded);
-    }
-    let value = format!("{accepted} {}", crate::state::now());
-    store
-        .write(
+/// How a batch was recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    pub accepted: u64,
+    /// The batch's record existed: nothing was written.
+    pub duplicate: bool,
+}
+
+/// Why a batch was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The body cannot be read (too large, not gzip): sending it again cannot help.
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    /// A bad line: sending it again cannot help.
+    #[error("the batch is refused whole: {0}")]
+    Lines(#[from] batch::LineError),
+    /// The store failed: the batch may be sent again.
+    #[error("the store could not take the batch: {0}")]
+    Store(#[from] dnsledger_store::StoreError),
+}
+
+/// Applies batches to a store exactly once, whoever carries them (HTTP submission, a NATS
+/// JetStream consumer): the observations and the batch's record in one atomic durable
+/// write; a batch whose record exists is a duplicate and writes nothing.
+#[derive(Default)]
+pub struct BatchRecorder {
+    /// Held from "is this id recorded?" to its write, so that the same batch arriving twice
+    /// at once is written once.
+    record: Mutex<()>,
+}
+
+impl BatchRecorder {
+    /// Decodes the batch (`gzip` or plain COF NDJSON) and writes it with its record, unless
+    /// the record exists already. Returns after the write is durable.
+    pub fn record(
+        &self,
+        store: &Store,
+        id: &BatchId,
+        body: &[u8],
+        gzip: bool,
+    ) -> Result<Recorded, RecordError> {
+        let key = meta_key(id);
+        // A resend after a lost answer is the common duplicate: known before decoding.
+        if let Some(recorded) = recorded(store, &key)? {
+            return Ok(recorded);
+        }
+        let text = match gzip {
+            true => batch::gunzip(body, MAX_BATCH_BYTES)?,
+            false => body.to_vec(),
+        };
+        let observations = batch::decode(&text)?;
+        let accepted = observations.len() as u64;
+        let _recording = lock(&self.record);
+        if let Some(recorded) = recorded(store, &key)? {
+            return Ok(recorded);
+        }
+        let value = format!("{accepted} {}", crate::state::now());
+        store.write(
             &[(Source::Sensor, &observations)],
             Some((&key, value.as_bytes())),
-        )
-        .map_err(store_failed)?;
-    Ok(Recorded {
-        accepted,
-        duplicate: false,
-    })
+        )?;
+        Ok(Recorded {
+            accepted,
+            duplicate: false,
+        })
+    }
 }
 
 /// The record of a batch written before: `<accepted> <epoch seconds>`.
-fn recorded(store: &Store, key: &str) -> Result<Option<Recorded>, Refusal> {
-    let value = store.meta_get(key).map_err(store_failed)?;
+fn recorded(store: &Store, key: &str) -> Result<Option<Recorded>, RecordError> {
+    let value = store.meta_get(key)?;
     Ok(value.map(|value| Recorded {
         accepted: String::from_utf8_lossy(&value)
             .split(' ')
@@ -262,13 +279,28 @@ fn recorded(store: &Store, key: &str) -> Result<Option<Recorded>, Refusal> {
     }))
 }
 
-/// The store failed: the sensor keeps the batch and sends it again.
-fn store_failed(error: dnsledger_store::StoreError) -> Refusal {
-    tracing::error!(%error, "writing a submitted batch");
-    Refusal::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        format!("the store could not take the batch: {error}"),
-    )
+/// Records a submitted batch, the failure as the answer the sensor gets: 413 or 400 when the
+/// batch itself is bad, 500 (send again) when the store failed.
+fn record(
+    store: &Store,
+    submissions: &Submissions,
+    id: &BatchId,
+    body: &[u8],
+    gzip: bool,
+) -> Result<Recorded, Refusal> {
+    submissions
+        .recorder
+        .record(store, id, body, gzip)
+        .map_err(|error| match error {
+            RecordError::Body(BodyError::TooLarge) => too_large(),
+            RecordError::Body(_) | RecordError::Lines(_) => {
+                Refusal::new(StatusCode::BAD_REQUEST, error.to_string())
+            }
+            RecordError::Store(_) => {
+                tracing::error!(%error, "writing a submitted batch");
+                Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+            }
+        })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
 use crate::batch::Batch;
+use crate::delivery::Transport;
 use crate::SubmitError;
 
 /// The server's path for submissions, below its base URL.
@@ -107,6 +108,12 @@ impl Client {
             true => Err(SendError::Rejected(message)),
             false => Err(SendError::Transient(message)),
         }
+    }
+}
+
+impl Transport for Client {
+    fn send(&mut self, batch: &Batch) -> Result<Ack, SendError> {
+        Client::send(self, batch)
     }
 }
 

@@ -1,5 +1,7 @@
 //! Getting batches to the server with nothing lost and nothing counted twice: send when
 //! the way is clear, spool when it is not, replay the spool in order before anything new.
+//! Where batches go is a [`Transport`]: a dnsledger server over HTTP ([`Client`]), or
+//! another carrier with the same promise (an acknowledgement means the batch is kept).
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 use dnsledger_rrset::{Observation, ObservationSink, SinkError};
 
 use crate::batch::{self, Batch, BatchId, TARGET_BATCH_BYTES};
-use crate::client::{Ack, Client, ClientConfig, SendError};
+use crate::client::{Ack, SendError};
 use crate::spool::{Spool, SpoolError};
 use crate::SubmitError;
 
@@ -19,10 +21,27 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Flushes handed over but not yet sent or spooled; the sensor waits beyond that.
 const QUEUED_FLUSHES: usize = 2;
 
-/// How a sensor submits.
+/// Where a delivery sends batches.
+pub trait Transport: Send {
+    /// Sends one batch; `Ok` only once the other end keeps it.
+    fn send(&mut self, batch: &Batch) -> Result<Ack, SendError>;
+
+    /// Splits a flush into the groups that must travel in separate batches (each group is
+    /// encoded on its own). By default a flush is one group.
+    fn group(&self, observations: Vec<Observation>) -> Vec<Vec<Observation>> {
+        vec![observations]
+    }
+
+    /// Where batches are cut (bytes of text before compression): what one message of this
+    /// transport comfortably carries.
+    fn batch_text_bytes(&self) -> usize {
+        TARGET_BATCH_BYTES
+    }
+}
+
+/// How a sensor submits, whatever the transport.
 #[derive(Clone, Debug)]
 pub struct SubmitConfig {
-    pub client: ClientConfig,
     /// The first half of every batch id.
     pub sensor_id: String,
     pub spool: PathBuf,
@@ -103,7 +122,7 @@ impl Backoff {
 
 /// The sending side of one sensor: client, spool, retry schedule and counters.
 pub struct Delivery {
-    client: Client,
+    transport: Box<dyn Transport>,
     spool: Spool,
     sensor_id: String,
     backoff: Backoff,
@@ -112,10 +131,13 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    pub fn open(config: &SubmitConfig) -> Result<Delivery, SubmitError> {
+    pub fn open(
+        config: &SubmitConfig,
+        transport: Box<dyn Transport>,
+    ) -> Result<Delivery, SubmitError> {
         batch::check_sensor_id(&config.sensor_id)?;
         Ok(Delivery {
-            client: Client::new(&config.client)?,
+            transport,
             spool: Spool::open(&config.spool, config.spool_max_bytes)?,
             sensor_id: config.sensor_id.clone(),
             backoff: Backoff::new(),
@@ -131,7 +153,13 @@ impl Delivery {
 
     /// Sends a flush's observations as batches, or spools them behind the waiting ones.
     pub fn submit(&mut self, observations: Vec<Observation>) {
-        let encoded = match batch::encode(observations, TARGET_BATCH_BYTES) {
+        for group in self.transport.group(observations) {
+            self.submit_group(group);
+        }
+    }
+
+    fn submit_group(&mut self, observations: Vec<Observation>) {
+        let encoded = match batch::encode(observations, self.transport.batch_text_bytes()) {
             Ok(encoded) => encoded,
             Err(error) => return self.dropped(format!("encoding a batch: {error}"), false),
         };
@@ -163,7 +191,7 @@ impl Delivery {
         if !self.spool.is_empty() || !self.backoff.ready() {
             return self.spool_new(&batch);
         }
-        match self.client.send(&batch) {
+        match self.transport.send(&batch) {
             Ok(ack) => self.acknowledged(&batch, ack, false),
             Err(SendError::Transient(message)) => {
                 self.failed(message);
@@ -193,7 +221,7 @@ impl Delivery {
                     continue;
                 }
             };
-            match self.client.send(&batch) {
+            match self.transport.send(&batch) {
                 Ok(ack) => {
                     self.acknowledged(&batch, ack, true);
                     self.settle_front(Spool::remove_front);
@@ -302,7 +330,7 @@ enum Message {
     Flush(SyncSender<()>),
 }
 
-/// The sensor's sink for `--output http(s)://...`: hands each flush to a thread that
+/// The sensor's sink for `--output http(s)://...` and `nats://...`: hands each flush to a thread that
 /// delivers it, so capture never waits on the network (only on a full hand-over queue).
 pub struct SubmitSink {
     tx: SyncSender<Message>,
@@ -311,8 +339,11 @@ pub struct SubmitSink {
 
 impl SubmitSink {
     /// Opens the spool and the client (their errors come out here), then starts the thread.
-    pub fn start(config: SubmitConfig) -> Result<SubmitSink, SubmitError> {
-        let delivery = Delivery::open(&config)?;
+    pub fn start(
+        config: SubmitConfig,
+        transport: Box<dyn Transport>,
+    ) -> Result<SubmitSink, SubmitError> {
+        let delivery = Delivery::open(&config, transport)?;
         let (tx, rx) = mpsc::sync_channel(QUEUED_FLUSHES);
         let drain_timeout = config.drain_timeout;
         let worker = std::thread::Builder::new()
@@ -389,6 +420,7 @@ mod tests {
     use dnsledger_wire::NameBuf;
 
     use super::*;
+    use crate::client::{Client, ClientConfig};
 
     /// A loopback HTTP server answering request after request with the scripted statuses and
     /// bodies; it returns the batch ids it was sent, in order.
@@ -451,19 +483,20 @@ mod tests {
             (400, "line 1"),
         ]);
         let spool = tempfile::tempdir().unwrap();
+        let client = Client::new(&ClientConfig {
+            url,
+            key: "k".into(),
+            ca_cert: None,
+            timeout: Duration::from_secs(10),
+        })
+        .unwrap();
         let config = SubmitConfig {
-            client: ClientConfig {
-                url,
-                key: "k".into(),
-                ca_cert: None,
-                timeout: Duration::from_secs(10),
-            },
             sensor_id: "tap".into(),
             spool: spool.path().to_path_buf(),
             spool_max_bytes: 1 << 20,
             drain_timeout: Duration::ZERO,
         };
-        let mut delivery = Delivery::open(&config).unwrap();
+        let mut delivery = Delivery::open(&config, Box::new(client)).unwrap();
         delivery.submit(observation("a.example."));
         // Backing off after the 503: spooled behind the first without an attempt.
         delivery.submit(observation("b.example."));

@@ -7,7 +7,9 @@
 //! and tells a batch worth resending from one the server condemned; [`Spool`] keeps the
 //! batches not yet acknowledged on disk, in order, crash-safe and bounded; [`Delivery`]
 //! combines them (send, or spool behind older batches; replay in order with backoff) and
-//! [`SubmitSink`] runs it on its own thread as the sensor's `ObservationSink`.
+//! [`SubmitSink`] runs it on its own thread as the sensor's `ObservationSink`. Both are
+//! generic over the [`Transport`], so another carrier (NATS JetStream, `dnsledger-cluster`)
+//! reuses the spool and the replay.
 //!
 //! What it is not: it neither writes the store (the server does) nor aggregates.
 //!
@@ -25,7 +27,7 @@ use std::path::PathBuf;
 
 pub use batch::{Batch, BatchId};
 pub use client::{Ack, Client, ClientConfig, SendError, SUBMIT_PATH};
-pub use delivery::{Delivery, Outcome, SubmitConfig, SubmitSink, SubmitStats};
+pub use delivery::{Delivery, Outcome, SubmitConfig, SubmitSink, SubmitStats, Transport};
 pub use spool::{Spool, SpoolError};
 
 /// Why submission cannot start.

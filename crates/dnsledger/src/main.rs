@@ -1,6 +1,7 @@
 //! `dnsledger`: the command line. Thin glue: argument parsing, wiring of the library
 //! crates, progress and exit codes. The work happens in the `dnsledger-*` crates.
 
+mod cluster_cmd;
 mod collect;
 mod demo_cmd;
 mod dump_cmd;
@@ -44,7 +45,7 @@ enum Command {
     /// Row counts, time range, bytes on disk and format version; `--verify` checks every row.
     Stats(dump_cmd::StatsArgs),
     /// Serves the store over HTTP: DNSDB API v2/v1, CIRCL passive DNS, web UI, metrics.
-    Serve(serve_cmd::ServeArgs),
+    Serve(Box<serve_cmd::ServeArgs>),
     /// Sends the batches a sensor left in its spool to a server, oldest first.
     Submit(submit_cmd::SubmitCmdArgs),
     /// Creates, lists and revokes the API keys of a store's server.
@@ -58,6 +59,8 @@ enum Command {
     /// Newly observed domains and names (`watch new`, or `--new`), and watchlists: add,
     /// list and remove rules, check the history against them, read the hits.
     Watch(watch_cmd::WatchArgs),
+    /// A NATS JetStream deployment: `status` shows lag, sensors and node health.
+    Cluster(cluster_cmd::ClusterArgs),
 }
 
 /// Exit statuses, documented in the README.
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::ImportZone(args) => zone_cmd::import_zone(&args),
         Command::ZoneExport(args) => zone_cmd::zone_export(&args),
         Command::Watch(args) => watch_cmd::run(&args),
+        Command::Cluster(args) => cluster_cmd::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

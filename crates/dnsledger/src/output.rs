@@ -1,6 +1,7 @@
 //! Where the sensor's observations go (`--output`): COF NDJSON to a file or standard output,
 //! batches submitted to a server (`http(s)://HOST:PORT`, with a spool for when it is away),
-//! or a local store written directly (`db:DIR`).
+//! batches published to NATS JetStream (`nats://HOST:PORT[,...]`, the same spool), or a
+//! local store written directly (`db:DIR`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -10,11 +11,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use dnsledger_cluster::Publisher;
 use dnsledger_rrset::{CofSink, Observation, ObservationSink, SinkError};
 use dnsledger_store::keys::Source;
 use dnsledger_store::{Access, Store, StoreSink};
-use dnsledger_submit::{ClientConfig, Outcome, SubmitConfig, SubmitSink};
+use dnsledger_submit::{Client, ClientConfig, Outcome, SubmitConfig, SubmitSink, Transport};
 
+use crate::cluster_cmd::NatsArgs;
 use crate::exit;
 
 /// The environment variable an API key for submission may come from.
@@ -22,7 +25,8 @@ const KEY_VARIABLE: &str = "DNSLEDGER_SUBMIT_KEY";
 /// One attempt to send a batch, connecting included.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How a sensor submits to a server (used with an `http(s)://` output).
+/// How a sensor submits to a server or publishes to NATS (with an `http(s)://` or
+/// `nats://` output).
 #[derive(Args, Debug)]
 pub struct SubmitArgs {
     /// Names this sensor in batch ids (default: the host name).
@@ -34,18 +38,19 @@ pub struct SubmitArgs {
 }
 
 impl SubmitArgs {
-    /// The submission settings for the server at `url`.
-    pub fn config(&self, url: &str) -> Result<SubmitConfig> {
+    /// The delivery settings: spool, bounds, and the sensor id naming new batches.
+    pub fn config(&self) -> Result<SubmitConfig> {
         let sensor_id = match &self.sensor_id {
             Some(id) => id.clone(),
             None => dnsledger_submit::batch::hostname_sensor_id()
                 .context("no usable host name: name the sensor with --sensor-id")?,
         };
-        self.delivery.config(url, sensor_id)
+        Ok(self.delivery.config(sensor_id))
     }
 }
 
-/// How batches reach a server and wait when it is away: the sensor's and `submit`'s.
+/// How batches reach a server (or NATS) and wait when it is away: the sensor's and
+/// `submit`'s.
 #[derive(Args, Debug)]
 pub struct DeliveryArgs {
     /// A file holding the API key (scope submit); without it the key comes from
@@ -69,23 +74,39 @@ pub struct DeliveryArgs {
     /// left stays in the spool for the next run.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub drain_timeout: u64,
+
+    #[command(flatten)]
+    pub nats: NatsArgs,
 }
 
 impl DeliveryArgs {
-    /// The settings for the server at `url`, new batches named after `sensor_id`.
-    pub fn config(&self, url: &str, sensor_id: String) -> Result<SubmitConfig> {
-        Ok(SubmitConfig {
-            client: ClientConfig {
-                url: url.to_string(),
-                key: self.key()?,
-                ca_cert: self.ca_cert.clone(),
-                timeout: SEND_TIMEOUT,
-            },
+    /// The delivery settings, new batches named after `sensor_id`.
+    pub fn config(&self, sensor_id: String) -> SubmitConfig {
+        SubmitConfig {
             sensor_id,
             spool: self.spool.clone(),
             spool_max_bytes: self.spool_max_bytes,
             drain_timeout: Duration::from_secs(self.drain_timeout),
-        })
+        }
+    }
+
+    /// Where batches go: the server at `http(s)://...`, or the NATS servers at
+    /// `nats://...` (connecting as `sensor_id`).
+    pub fn transport(&self, url: &str, sensor_id: &str) -> Result<Box<dyn Transport>> {
+        if url.starts_with("nats://") {
+            let name = format!("dnsledger-sensor-{sensor_id}");
+            let publisher = Publisher::connect(self.nats.config(url)?, &name)
+                .with_context(|| format!("publishing to {url}"))?;
+            return Ok(Box::new(publisher));
+        }
+        let config = ClientConfig {
+            url: url.to_string(),
+            key: self.key()?,
+            ca_cert: self.ca_cert.clone(),
+            timeout: SEND_TIMEOUT,
+        };
+        let client = Client::new(&config).with_context(|| format!("submitting to {url}"))?;
+        Ok(Box::new(client))
     }
 
     fn key(&self) -> Result<String> {
@@ -109,8 +130,9 @@ impl DeliveryArgs {
 enum Target {
     /// COF NDJSON to a file, or to standard output for `-`.
     Cof(PathBuf),
-    /// A dnsledger server's base URL.
-    Server(String),
+    /// Batches delivered: a dnsledger server's base URL, or NATS servers
+    /// (`nats://HOST:PORT[,HOST:PORT...]`).
+    Remote(String),
     /// A store directory.
     Store(PathBuf),
 }
@@ -118,8 +140,11 @@ enum Target {
 impl Target {
     fn parse(output: &Path) -> Result<Target> {
         let text = output.to_string_lossy();
-        if text.starts_with("http://") || text.starts_with("https://") {
-            return Ok(Target::Server(text.into_owned()));
+        if ["http://", "https://", "nats://"]
+            .iter()
+            .any(|scheme| text.starts_with(scheme))
+        {
+            return Ok(Target::Remote(text.into_owned()));
         }
         match text.strip_prefix("db:") {
             Some("") => bail!("--output db:DIR needs a directory"),
@@ -142,9 +167,11 @@ impl OutputSink {
     pub fn open(output: &Path, submit: &SubmitArgs) -> Result<OutputSink> {
         match Target::parse(output)? {
             Target::Cof(path) => Ok(OutputSink::Cof(CofSink::new(open_file(&path)?))),
-            Target::Server(url) => {
-                let sink = SubmitSink::start(submit.config(&url)?)
-                    .with_context(|| format!("submitting to {url}"))?;
+            Target::Remote(url) => {
+                let config = submit.config()?;
+                let transport = submit.delivery.transport(&url, &config.sensor_id)?;
+                let sink = SubmitSink::start(config, transport)
+                    .with_context(|| format!("delivering to {url}"))?;
                 Ok(OutputSink::Submit(sink))
             }
             Target::Store(dir) => Store::open(&dir, Access::ReadWrite)
@@ -237,7 +264,11 @@ mod tests {
         assert_eq!(parse("./db:x"), Target::Cof("./db:x".into()));
         assert_eq!(
             parse("https://pdns.example:8053"),
-            Target::Server("https://pdns.example:8053".into())
+            Target::Remote("https://pdns.example:8053".into())
+        );
+        assert_eq!(
+            parse("nats://10.0.0.1:4222,10.0.0.2:4222"),
+            Target::Remote("nats://10.0.0.1:4222,10.0.0.2:4222".into())
         );
         assert_eq!(
             parse("db:/var/lib/pdns"),

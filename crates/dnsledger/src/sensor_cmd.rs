@@ -46,8 +46,9 @@ pub struct SensorArgs {
     metrics_listen: Option<SocketAddr>,
 
     /// Where the aggregated RRsets go: a file of COF NDJSON (`-` = standard output), a
-    /// dnsledger server (`http(s)://HOST:PORT`, batches submitted with the options below), or
-    /// a local store written directly (`db:DIR`).
+    /// dnsledger server (`http(s)://HOST:PORT`, batches submitted with the options below),
+    /// NATS JetStream (`nats://HOST:PORT[,HOST:PORT...]`, batches published with the same
+    /// spool and the --nats-* options), or a local store written directly (`db:DIR`).
     #[arg(long, short = 'o', default_value = "-", value_name = "PATH|URL|db:DIR")]
     output: PathBuf,
 

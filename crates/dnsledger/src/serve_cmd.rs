@@ -1,7 +1,9 @@
 //! `dnsledger serve`: the HTTP APIs over a store (DNSDB v2/v1, CIRCL, native, metrics),
-//! optionally with collectors in the same process (`--interface`, `--dnstap`: [`collect`]).
+//! optionally with collectors in the same process (`--interface`, `--dnstap`: [`collect`])
+//! or fed by a NATS JetStream stream (`--consume`: [`cluster_cmd`]).
 //!
 //! [`collect`]: crate::collect
+//! [`cluster_cmd`]: crate::cluster_cmd
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,9 +13,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{ArgGroup, Args};
+use dnsledger_cluster::{ConsumeConfig, Consumer};
 use dnsledger_server::{Server, ServerConfig};
 use tokio::sync::Notify;
 
+use crate::cluster_cmd::{self, ConsumeArgs};
 use crate::collect::{CollectArgs, Collectors};
 use crate::exit;
 use crate::sensor_options::PRIVACY;
@@ -58,6 +62,14 @@ pub struct ServeArgs {
     /// last write.
     #[command(flatten, next_help_heading = "Collection in the server")]
     pub collect: CollectArgs,
+
+    /// Be a store node of a NATS JetStream deployment (then the server is the store's
+    /// writer): sensors publish with --output nats://..., this server applies their batches.
+    #[command(
+        flatten,
+        next_help_heading = "Store node of a NATS JetStream deployment"
+    )]
+    pub cluster: ConsumeArgs,
 }
 
 impl ServeArgs {
@@ -73,26 +85,36 @@ impl ServeArgs {
 
 pub fn run(args: &ServeArgs) -> Result<u8> {
     let collectors = Collectors::open(&args.collect)?;
-    serve_collecting(args.config(), collectors, |url| {
+    let consume = args.cluster.config()?;
+    serve_collecting(args.config(), collectors, consume, |url| {
         println!("dnsledger: serving {url}");
     })
 }
 
 /// Binds, tells `ready` the base URL, and serves until SIGINT or SIGTERM.
 pub fn serve(config: ServerConfig, ready: impl FnOnce(&str)) -> Result<u8> {
-    serve_collecting(config, None, ready)
+    serve_collecting(config, None, None, ready)
 }
 
 /// [`serve`], with `collectors` running beside the server (then the store's writer) from
-/// before `ready` until the server stops: on a signal, or when one of them fails.
+/// before `ready` until the server stops: on a signal, or when one of them fails; and with
+/// a NATS consumer (`consume`, then the store's writer too) for as long as it serves.
 fn serve_collecting(
     mut config: ServerConfig,
     collectors: Option<Collectors<'_>>,
+    consume: Option<ConsumeConfig>,
     ready: impl FnOnce(&str),
 ) -> Result<u8> {
     if let Some(collectors) = &collectors {
         config.writer = true;
         config.counter_sources = collectors.counter_sources();
+    }
+    let mut consumer = consume.map(Consumer::new);
+    if let Some(consumer) = &consumer {
+        config.writer = true;
+        config
+            .counter_sources
+            .push(cluster_cmd::counter_source(consumer));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -104,7 +126,8 @@ fn serve_collecting(
             let server = Server::bind(config).await.with_context(|| match &writer {
                 Some(db) => format!(
                     "starting the server as the writer of {db} (--accept-submissions, \
-                     --interface, --dnstap): is an ingest or another writing server using it?"
+                     --interface, --dnstap, --consume): is an ingest or another writing \
+                     server using it?"
                 ),
                 None => "starting the server".into(),
             })?;
@@ -119,6 +142,15 @@ fn serve_collecting(
                     .expect("a collecting server is the writer");
                 collectors.start(scope, &store, &stop, &ended)
             });
+            if let Some(consumer) = &mut consumer {
+                let store = server
+                    .writer_store()
+                    .expect("a consuming server is the writer");
+                consumer
+                    .start(store)
+                    .await
+                    .context("starting the NATS consumer")?;
+            }
             let scheme = if server.is_tls() { "https" } else { "http" };
             ready(&format!("{scheme}://{}", server.local_addr()));
             use std::io::Write;
@@ -132,6 +164,8 @@ fn serve_collecting(
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
             };
             let served = server.run(stopping).await;
+            // Batches being applied are not acknowledged: they come again, as duplicates.
+            drop(consumer);
             let collected = running.map_or(Ok(()), |running| running.stop());
             served?;
             collected?;

@@ -1,5 +1,5 @@
 //! `dnsledger submit --server URL --spool DIR`: sends the batches a sensor left in its spool
-//! (its server was away when it stopped), oldest first, then exits.
+//! (its server, or NATS, was away when it stopped), oldest first, then exits.
 
 use std::time::Instant;
 
@@ -12,7 +12,8 @@ use crate::output::{submission_status, DeliveryArgs};
 
 #[derive(Args, Debug)]
 pub struct SubmitCmdArgs {
-    /// The server's base URL: http://HOST:PORT or https://HOST:PORT.
+    /// The server's base URL: http://HOST:PORT or https://HOST:PORT; or the NATS servers
+    /// the sensor published to: nats://HOST:PORT[,HOST:PORT...] (with the same --nats-*).
     #[arg(long, value_name = "URL")]
     server: String,
 
@@ -24,8 +25,9 @@ pub struct SubmitCmdArgs {
 const NO_NEW_BATCHES: &str = "replay";
 
 pub fn run(args: &SubmitCmdArgs) -> Result<u8> {
-    let config = args.delivery.config(&args.server, NO_NEW_BATCHES.into())?;
-    let mut delivery = Delivery::open(&config)
+    let config = args.delivery.config(NO_NEW_BATCHES.into());
+    let transport = args.delivery.transport(&args.server, NO_NEW_BATCHES)?;
+    let mut delivery = Delivery::open(&config, transport)
         .with_context(|| format!("opening the spool {}", config.spool.display()))?;
     let waiting = delivery.spooled();
     delivery.drain(Instant::now() + config.drain_timeout);
