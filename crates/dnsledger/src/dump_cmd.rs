@@ -45,10 +45,11 @@ pub fn dump(args: &DumpArgs) -> Result<u8> {
 
 /// `stats --history`: no deadline, this is the offline way to the numbers.
 fn history(store: &Store, args: &StatsArgs) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
     let no_deadline = std::time::Instant::now() + std::time::Duration::from_secs(u32::MAX.into());
     let trends = store.trends(no_deadline)?;
     let answer = dnsledger_query::trends::trends_json(&trends, args.days, args.tlds);
-    println!("{}", serde_json::to_string_pretty(&answer)?);
+    writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
     Ok(exit::OK)
 }
 
@@ -78,7 +79,8 @@ pub fn stats(args: &StatsArgs) -> Result<u8> {
     if args.history {
         return history(&store, args);
     }
-    println!("format_version {}", store.format_version()?);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "format_version {}", store.format_version()?)?;
     for (name, family) in [
         ("rrset_rows", Family::RRsets),
         ("rdata_rows", Family::Rdata),
@@ -88,28 +90,30 @@ pub fn stats(args: &StatsArgs) -> Result<u8> {
             let row = row?;
             summary.add(&row.seen, row.source);
         }
-        println!("{name} {}", summary.num_results);
+        writeln!(out, "{name} {}", summary.num_results)?;
         if family == Family::RRsets {
-            println!("observations {}", summary.count);
+            writeln!(out, "observations {}", summary.count)?;
             if let Some((first, last)) = summary.sensor {
-                println!(
+                writeln!(
+                    out,
                     "time_range {} .. {}",
                     timefmt::format(first),
                     timefmt::format(last)
-                );
+                )?;
             }
         }
     }
-    println!("bytes_on_disk {}", dir_size(&args.db)?);
+    writeln!(out, "bytes_on_disk {}", dir_size(&args.db)?)?;
     if args.verify {
         let problems = store.verify()?;
         for problem in &problems {
-            println!("problem {problem}");
+            writeln!(out, "problem {problem}")?;
         }
-        println!(
+        writeln!(
+            out,
             "verify {}",
             if problems.is_empty() { "ok" } else { "FAILED" }
-        );
+        )?;
         if !problems.is_empty() {
             return Ok(exit::ERROR);
         }

@@ -97,6 +97,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // A reader that went away (`| head`) is not an error of ours.
+        Err(error) if is_broken_pipe(&error) => ExitCode::from(exit::OK),
         Err(error) if error.is::<dnsledger_query::BadQuery>() => {
             eprintln!("dnsledger: bad query: {error}");
             ExitCode::from(exit::USAGE)
@@ -138,4 +140,12 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -163,3 +163,28 @@ fn without_the_private_root_hints_nothing_is_trusted() {
         run.stderr
     );
 }
+
+/// A reader that goes away (`dnsledger stats | head -1`) ends the command quietly, with
+/// status 0: no panic, no error message.
+#[test]
+fn a_closed_standard_output_is_not_an_error() {
+    let db = common::server::testbed_store("cli_closed_stdout");
+    for args in [
+        vec!["stats", "--verify"],
+        vec!["dump"],
+        vec!["stats", "--history"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dnsledger"))
+            .args(&args)
+            .args(["--db", db.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -1,6 +1,7 @@
-//! The on-disk format does not drift: a store written by format version 1 (kept in
-//! `fixtures/store-v1/`) reads back exactly, today's ingest writes the same rows, and a
-//! writer upgrades a version-1 store to version 2 (values gain a per-day activity).
+//! The on-disk format does not drift: the stores written by format versions 1 and 2 (kept
+//! in `fixtures/store-v1/` and `fixtures/store-v2/`) read back exactly, today's ingest
+//! writes the same rows, and a writer upgrades a version-1 store to version 2 (values gain a
+//! per-day activity, the store the new-name feed's column families).
 
 mod common;
 
@@ -12,9 +13,13 @@ use common::{fixture, scratch_dir};
 /// A copy of the fixture store (readers leave files of their own nowhere near it, but a
 /// test must not be able to change the repository).
 fn fixture_store_copy(name: &str) -> PathBuf {
+    fixture_copy("store-v1", name)
+}
+
+fn fixture_copy(fixture_name: &str, name: &str) -> PathBuf {
     let db = scratch_dir(name).join("db");
     std::fs::create_dir_all(&db).unwrap();
-    for entry in std::fs::read_dir(fixture("store-v1/db")).unwrap() {
+    for entry in std::fs::read_dir(fixture(&format!("{fixture_name}/db"))).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), db.join(entry.file_name())).unwrap();
     }
@@ -108,5 +113,55 @@ fn a_writer_upgrades_a_version_1_store_and_old_counts_stay_out_of_the_activity()
             .filter(|r| r["rdata"][0] != "192.0.2.80")
             .all(|r| r.get("activity").is_none()),
         "version-1 rows have no activity: {stdout}"
+    );
+}
+
+fn dump_with_activity(db: &Path) -> String {
+    let (status, stdout, stderr) = run(&["dump", "--activity", "--db", db.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    stdout
+}
+
+fn new_names(db: &Path) -> String {
+    let args = [
+        "watch",
+        "new",
+        "--db",
+        db.to_str().unwrap(),
+        "--no-follow",
+        "--json",
+    ];
+    let (status, stdout, stderr) = run(&args);
+    assert_eq!(status, 0, "{stderr}");
+    stdout
+}
+
+#[test]
+fn a_version_2_store_reads_back_exactly_with_its_activity_and_new_names() {
+    let expected =
+        |file: &str| std::fs::read_to_string(fixture(&format!("store-v2/{file}"))).unwrap();
+    let db = fixture_copy("store-v2", "format-v2-read");
+    assert_eq!(dump_with_activity(&db), expected("dump.cof"));
+    assert_eq!(new_names(&db), expected("new-names.jsonl"));
+    let (status, stdout, stderr) = run(&["stats", "--db", db.to_str().unwrap(), "--verify"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        stdout.contains("format_version 2\n") && stdout.contains("verify ok"),
+        "{stdout}"
+    );
+
+    let fresh = scratch_dir("format-v2-fresh").join("db");
+    let input = fixture("store-v2/input.cof");
+    let (status, _, stderr) = run(&["ingest", "--db", fresh.to_str().unwrap(), &input]);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        dump_with_activity(&fresh),
+        expected("dump.cof"),
+        "today's ingest"
+    );
+    assert_eq!(
+        new_names(&fresh),
+        expected("new-names.jsonl"),
+        "today's feed"
     );
 }
