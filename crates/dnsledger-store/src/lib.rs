@@ -6,7 +6,7 @@
 //! [`keys`] implements it.
 //!
 //! What it is not: it knows nothing of packets or sensors; it takes
-//! [`dnsledger_rrset::Observation`]s through [`Store::write_batch`] (or the
+//! [`dnsledger_rrset::Observation`]s through [`Store::write`] (or the
 //! [`ObservationSink`](dnsledger_rrset::ObservationSink) impl of [`StoreSink`]).
 //!
 //! Main types: [`Store`], [`StoreSink`], [`keys`] (encoding), [`value`] (the merge and the

@@ -8,7 +8,10 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use dnsledger_query::timefmt;
-use dnsledger_store::{Access, Family, Lookup, NamePattern, Store, TimeFence, TypeFilter};
+use dnsledger_store::{
+    Access, Family, Lookup, NamePattern, NoveltyFilter, Store, TimeFence, TypeFilter,
+    MAX_EVENTS_PER_READ,
+};
 use dnsledger_watch::stored::{active_watchlist, put_rule, stored_rules, StoredRule};
 use dnsledger_watch::{Rule, Watchlist};
 use dnsledger_wire::{is_dnssec_type, push_name_text, NameBuf};
@@ -305,6 +308,8 @@ impl LoggedHit {
     }
 }
 
+/// The hit log of `check`, then the live hits: names of the new-name feed that hit a rule
+/// in force and are not in the log (their times are the name's first sighting).
 fn hits(store: &Store, rule: Option<u64>, json: bool) -> Result<u8> {
     let rules = stored_rules(store)?;
     let prefix = match rule {
@@ -312,6 +317,7 @@ fn hits(store: &Store, rule: Option<u64>, json: bool) -> Result<u8> {
         None => HIT_PREFIX.to_owned(),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut logged_names = std::collections::HashSet::new();
     for entry in store.meta_scan(&prefix) {
         let (key, value) = entry?;
         let logged =
@@ -322,7 +328,50 @@ fn hits(store: &Store, rule: Option<u64>, json: bool) -> Result<u8> {
             None => "(unknown rule)".to_owned(),
         };
         logged.print(&rule_text, json, &mut out)?;
+        logged_names.insert((logged.rule, logged.name));
+    }
+    for hit in live_hits(store, rule)? {
+        if logged_names.insert((hit.rule, hit.name.clone())) {
+            let rule_text = rules
+                .iter()
+                .find(|r| r.id == hit.rule)
+                .map(|r| r.rule.to_string());
+            hit.print(
+                &format!("{} (live)", rule_text.unwrap_or_default()),
+                json,
+                &mut out,
+            )?;
+        }
     }
     out.flush()?;
     Ok(exit::OK)
+}
+
+/// The new-name feed's names that hit the rules in force (`rule` only, if given).
+fn live_hits(store: &Store, rule: Option<u64>) -> Result<Vec<LoggedHit>> {
+    let (_, watchlist) = active_watchlist(store)?;
+    let mut hits = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let (events, last) =
+            store.new_names_after(cursor, MAX_EVENTS_PER_READ, &NoveltyFilter::default())?;
+        for event in &events {
+            let name = event.name.to_text();
+            for hit in watchlist.check(&name) {
+                if rule.is_none_or(|id| id == hit.rule) {
+                    hits.push(LoggedHit {
+                        name: name.clone(),
+                        rule: hit.rule,
+                        first: event.first_seen,
+                        last: event.first_seen,
+                        reason: hit.reason.to_string(),
+                    });
+                }
+            }
+        }
+        if last <= cursor {
+            return Ok(hits);
+        }
+        cursor = last;
+    }
 }
