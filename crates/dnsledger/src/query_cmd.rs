@@ -17,17 +17,8 @@ pub struct QueryArgs {
     /// The store directory.
     #[arg(long, default_value = "./dnsledger-data", value_name = "DIR")]
     db: PathBuf,
-    /// Ask this dnsledger (or DNSDB API v2) server instead of a local store.
-    #[arg(long, value_name = "URL", env = "DNSLEDGER_SERVER")]
-    server: Option<String>,
-    /// The API key for --server.
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "DNSLEDGER_API_KEY",
-        hide_env_values = true
-    )]
-    key: Option<String>,
+    #[command(flatten)]
+    remote: remote::ServerArgs,
     /// RRsets by owner: NAME, *.SUFFIX or PREFIX.*, optionally /TYPE and /BAILIWICK.
     #[arg(short = 'r', value_name = "NAME[/TYPE[/BAILIWICK]]")]
     rrset: Option<String>,
@@ -135,10 +126,9 @@ enum Source {
 
 impl Source {
     fn open(args: &QueryArgs) -> Result<Source> {
-        match (&args.server, &args.key) {
-            (Some(url), Some(key)) => Ok(Source::Remote(remote::Client::new(url, key))),
-            (Some(_), None) => bad("--server needs --key (or DNSLEDGER_API_KEY)"),
-            (None, _) => Ok(Source::Local(
+        match args.remote.client()? {
+            Some(client) => Ok(Source::Remote(client)),
+            None => Ok(Source::Local(
                 Store::open(&args.db, Access::ReadOnly)
                     .with_context(|| format!("opening the store {}", args.db.display()))?,
             )),

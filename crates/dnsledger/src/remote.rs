@@ -4,8 +4,39 @@
 use std::io::{BufRead, BufReader, Read};
 
 use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
 use dnsledger_query::{BadQuery, Presented, Summary};
 use serde_json::Value;
+
+/// `--server URL --key KEY`: ask a server instead of the local store (`query`, `watch new`).
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Ask this dnsledger (or DNSDB API v2) server instead of a local store.
+    #[arg(long, value_name = "URL", env = "DNSLEDGER_SERVER")]
+    server: Option<String>,
+    /// The API key for --server.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "DNSLEDGER_API_KEY",
+        hide_env_values = true
+    )]
+    key: Option<String>,
+}
+
+impl ServerArgs {
+    /// The server's client, `None` for the local store; a server without a key is a bad
+    /// query.
+    pub fn client(&self) -> Result<Option<Client>> {
+        match (&self.server, &self.key) {
+            (Some(url), Some(key)) => Ok(Some(Client::new(url, key))),
+            (Some(_), None) => bail!(BadQuery(
+                "--server needs --key (or DNSLEDGER_API_KEY)".into()
+            )),
+            (None, _) => Ok(None),
+        }
+    }
+}
 
 /// One event of a lookup's answer.
 pub enum Event {

@@ -51,17 +51,8 @@ enum WatchCommand {
 
 #[derive(Args, Debug)]
 pub struct NewArgs {
-    /// Follow this dnsledger server instead of a local store.
-    #[arg(long, value_name = "URL", env = "DNSLEDGER_SERVER")]
-    server: Option<String>,
-    /// The API key for --server.
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "DNSLEDGER_API_KEY",
-        hide_env_values = true
-    )]
-    key: Option<String>,
+    #[command(flatten)]
+    remote: remote::ServerArgs,
     /// Only names at or below this suffix (repeatable).
     #[arg(long, value_name = "SUFFIX")]
     suffix: Vec<String>,
@@ -121,12 +112,9 @@ fn watch_new(db: &Path, args: &NewArgs) -> Result<u8> {
         json: args.json,
         left: args.limit,
     };
-    match (&args.server, &args.key) {
-        (Some(url), Some(key)) => follow_server(args, &remote::Client::new(url, key), &mut printer),
-        (Some(_), None) => bail!(dnsledger_query::BadQuery(
-            "--server needs --key (or DNSLEDGER_API_KEY)".into()
-        )),
-        (None, _) => follow_store(db, args, &mut printer),
+    match args.remote.client()? {
+        Some(client) => follow_server(args, &client, &mut printer),
+        None => follow_store(db, args, &mut printer),
     }
 }
 

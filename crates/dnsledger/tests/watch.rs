@@ -45,6 +45,21 @@ fn watch(db: &Path, args: &[&str]) -> (i32, String, String) {
     dnsledger(&[&["watch", "--db", db], args].concat())
 }
 
+/// Ingests `cof_lines(names)` into `db`; nothing may be rejected.
+fn ingest_names(db: &Path, scratch: &str, names: &[String]) {
+    let cof = scratch_dir(scratch).join("lookalikes.jsonl");
+    std::fs::write(&cof, cof_lines(names)).unwrap();
+    let args = [
+        "ingest",
+        "--db",
+        db.to_str().unwrap(),
+        cof.to_str().unwrap(),
+    ];
+    let (status, _, stderr) = dnsledger(&args);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(!stderr.contains("rejected"), "{stderr}");
+}
+
 fn json_lines(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
@@ -89,16 +104,11 @@ fn every_lookalike_in_the_history_hits_and_nothing_else_does() {
         .filter(|(_, l)| !BRANDS.contains(&l.name.as_str()))
         .collect();
     let names: BTreeSet<String> = generated.iter().map(|(_, l)| l.name.clone()).collect();
-    let cof = scratch_dir("watch-history-input").join("lookalikes.jsonl");
-    std::fs::write(&cof, cof_lines(&names.iter().cloned().collect::<Vec<_>>())).unwrap();
-    let (status, _, stderr) = dnsledger(&[
-        "ingest",
-        "--db",
-        db.to_str().unwrap(),
-        cof.to_str().unwrap(),
-    ]);
-    assert_eq!(status, 0, "{stderr}");
-    assert!(!stderr.contains("rejected"), "{stderr}");
+    ingest_names(
+        &db,
+        "watch-history-input",
+        &names.iter().cloned().collect::<Vec<_>>(),
+    );
 
     for (id, rule) in (1..).zip(BRANDS.map(|b| format!("lookalike:{b}")).iter().chain(&[
         "suffix:alpha-bank.com".to_owned(),
@@ -266,15 +276,7 @@ fn the_watched_feed_carries_each_new_lookalike_with_its_rule() {
         .filter(|(name, _)| !BRANDS.contains(&name.as_str()))
         .collect();
     let names: Vec<String> = generated.keys().cloned().collect();
-    let cof = scratch_dir("watch-feed-input").join("lookalikes.jsonl");
-    std::fs::write(&cof, cof_lines(&names)).unwrap();
-    let (status, _, stderr) = dnsledger(&[
-        "ingest",
-        "--db",
-        db.to_str().unwrap(),
-        cof.to_str().unwrap(),
-    ]);
-    assert_eq!(status, 0, "{stderr}");
+    ingest_names(&db, "watch-feed-input", &names);
 
     let hits_by_name = |objects: &[Value]| -> BTreeMap<String, u64> {
         objects
