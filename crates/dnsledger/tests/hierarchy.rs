@@ -184,27 +184,13 @@ fn a_dnstap_run_records_the_zone_rrsets_each_queryable_within_2_s() {
     );
     hierarchy.start_resolver(Some(&socket));
 
-    let mut traffic = Traffic::new();
-    let api = Api::new(&server.url, &keys.query);
-    for round in 0..2 {
-        traffic.round_checked(&hierarchy, &api, round);
-    }
-    let poison = traffic.attack(&hierarchy);
-    traffic.round_checked(&hierarchy, &api, 2);
-    traffic.assert_all_queryable_within(QUERYABLE_WITHIN, "dnstap -> submission");
-
-    // Frames come in order and the last round's last answer is stored: nothing is in
-    // flight any more.
-    hierarchy.stop_resolver();
-    let status = sensor.stop();
-    let report = sensor.stderr();
-    assert!(status.success(), "{report}");
-    let status = server.stop();
-    assert!(status.success(), "the server: {status:?}");
-
-    let rows = dump(&keys.db);
-    assert_rrsets(&traffic.model.expected(), &rows, "(a) dnstap, stored");
-    assert_no_poison(&poison, &rows, "(a) dnstap, stored");
+    let report = run_attack_and_stop(
+        &mut hierarchy,
+        &mut sensor,
+        &mut server,
+        &keys,
+        "(a) dnstap -> submission",
+    );
     let stats = read_stats(&stats);
     for (counter, value) in [
         ("dnstap.frames_dropped_queue_full", 0),
@@ -251,25 +237,13 @@ fn an_af_packet_run_records_the_zone_rrsets_and_no_forged_record() {
     let mut server = DnsledgerServer::start(&hierarchy.namespace, &keys.db, &[]);
     hierarchy.start_resolver(None);
 
-    let mut traffic = Traffic::new();
-    let api = Api::new(&server.url, &keys.query);
-    for round in 0..2 {
-        traffic.round_checked(&hierarchy, &api, round);
-    }
-    let poison = traffic.attack(&hierarchy);
-    traffic.round_checked(&hierarchy, &api, 2);
-    traffic.assert_all_queryable_within(QUERYABLE_WITHIN, "AF_PACKET -> db: -> reading server");
-
-    hierarchy.stop_resolver();
-    let status = sensor.stop();
-    let report = sensor.stderr();
-    assert!(status.success(), "{report}");
-    let status = server.stop();
-    assert!(status.success(), "the server: {status:?}");
-
-    let rows = dump(&keys.db);
-    assert_rrsets(&traffic.model.expected(), &rows, "(b) AF_PACKET, stored");
-    assert_no_poison(&poison, &rows, "(b) AF_PACKET, stored");
+    let report = run_attack_and_stop(
+        &mut hierarchy,
+        &mut sensor,
+        &mut server,
+        &keys,
+        "(b) AF_PACKET -> db: -> reading server",
+    );
     let stats = read_stats(&stats);
     for (counter, value) in [
         ("live.kernel_drops", 0),
@@ -1319,6 +1293,39 @@ fn internet_checksum(bytes: &[u8]) -> u16 {
 }
 
 /// Asserts that no stored row holds a forged record.
+/// Two rounds of traffic, the attack, a third round, each queryable in time; then the
+/// resolver, the sensor and the server stopped (frames and packets come in order, so once
+/// the last answer is stored nothing is in flight) and the store holding exactly the zone
+/// RRsets and no poison. Returns the sensor's report.
+fn run_attack_and_stop(
+    hierarchy: &mut Hierarchy,
+    sensor: &mut Sensor,
+    server: &mut DnsledgerServer,
+    keys: &Keys,
+    what: &str,
+) -> String {
+    let mut traffic = Traffic::new();
+    let api = Api::new(&server.url, &keys.query);
+    for round in 0..2 {
+        traffic.round_checked(hierarchy, &api, round);
+    }
+    let poison = traffic.attack(hierarchy);
+    traffic.round_checked(hierarchy, &api, 2);
+    traffic.assert_all_queryable_within(QUERYABLE_WITHIN, what);
+
+    hierarchy.stop_resolver();
+    let status = sensor.stop();
+    let report = sensor.stderr();
+    assert!(status.success(), "{report}");
+    let status = server.stop();
+    assert!(status.success(), "the server: {status:?}");
+
+    let rows = dump(&keys.db);
+    assert_rrsets(&traffic.model.expected(), &rows, &format!("{what}, stored"));
+    assert_no_poison(&poison, &rows, &format!("{what}, stored"));
+    report
+}
+
 fn assert_no_poison(poison: &[(String, String, String)], rows: &[CofRow], what: &str) {
     assert_eq!(poison.len(), 12, "the forger's records: {poison:#?}");
     let stored: Vec<_> = rows
