@@ -12,7 +12,8 @@
 //! exists is acknowledged without a write, so re-deliveries and resends older than the
 //! duplicate window are applied once. [`partition`] chooses a batch's subject by a stable
 //! hash of the registered domain, so shards each hold whole domains. [`status`] reads the
-//! stream's and the consumers' state for `dnsledger cluster status`.
+//! stream's and the consumers' state for `dnsledger cluster status`. [`Router`] answers a
+//! router's queries (`serve --shards`) by merging the rows of every shard in order.
 //!
 //! What it is not: a transport of its own. Replication, ordering and redelivery are
 //! JetStream's; this crate only maps batches onto subjects and acknowledgements.
@@ -21,11 +22,13 @@ mod config;
 mod consume;
 pub mod partition;
 mod publish;
+mod router;
 pub mod status;
 
 pub use config::{Credentials, NatsConfig};
 pub use consume::{ConsumeConfig, ConsumeStats, Consumer};
 pub use publish::Publisher;
+pub use router::{Router, Shard, ShardsFile, ShardsFileError};
 
 /// Why the cluster side cannot start or answer.
 #[derive(Debug, thiserror::Error)]

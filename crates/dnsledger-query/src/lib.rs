@@ -17,23 +17,4 @@ pub mod trends;
 pub use present::{cof_object, Format, Presented, Presenter, Summary};
 pub use spec::BadQuery;
 
-use dnsledger_store::Rows;
-
-/// How lookup rows are shaped beyond DNSDB's default of one aggregate per row.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Shape {
-    /// One row per period of activity: DNSDB's `aggr=false`, dnsdbq's `-g`.
-    pub periods: bool,
-    /// Rows carry their per-day histogram: `activity=true`, `--activity`.
-    pub activity: bool,
-}
-
-impl Shape {
-    pub fn apply(self, rows: Rows<'_>) -> Rows<'_> {
-        match (self.periods, self.activity) {
-            (true, _) => rows.periods(),
-            (false, true) => rows.with_activity(),
-            (false, false) => rows,
-        }
-    }
-}
+pub use dnsledger_store::Shape;

@@ -94,6 +94,62 @@ pub fn dnsdb_path(kind: &str, form: &str, values: &[&str], overrides: Overrides)
     format!("{kind}/{form}/{}", encoded.join("/"))
 }
 
+/// The path of `lookup` that [`from_line`] reads back as the same lookup (the form a
+/// router asks its shards with): exact owners as raw wire hex, so that no name depends on
+/// its presentation surviving a round trip; segments percent-encoded.
+pub fn lookup_path(lookup: &Lookup) -> String {
+    let segments: Vec<String> = match lookup {
+        Lookup::RRset {
+            owner,
+            rrtype,
+            bailiwick,
+        } => {
+            let (form, owner) = match owner {
+                NamePattern::Exact(name) => ("raw", hex_text(name.as_wire())),
+                pattern => ("name", pattern_text(pattern)),
+            };
+            let mut segments = vec!["rrset".into(), form.into(), owner, type_text(*rrtype)];
+            segments.extend(bailiwick.as_ref().map(NameBuf::to_text));
+            segments
+        }
+        Lookup::RdataName { name, rrtype } => vec![
+            "rdata".into(),
+            "name".into(),
+            pattern_text(name),
+            type_text(*rrtype),
+        ],
+        Lookup::RdataIp { lo, hi } => vec!["rdata".into(), "ip".into(), format!("{lo}-{hi}")],
+        Lookup::RdataRaw { rdata, rrtype } => vec![
+            "rdata".into(),
+            "raw".into(),
+            hex_text(rdata),
+            type_text(*rrtype),
+        ],
+    };
+    let encoded: Vec<String> = segments.iter().map(|s| percent_encode_segment(s)).collect();
+    encoded.join("/")
+}
+
+fn pattern_text(pattern: &NamePattern) -> String {
+    match pattern {
+        NamePattern::Exact(name) => name.to_text(),
+        NamePattern::Below(name) => format!("*.{}", name.to_text()),
+        NamePattern::Starting(name) => format!("{}*", name.to_text()),
+    }
+}
+
+fn type_text(filter: TypeFilter) -> String {
+    match filter {
+        TypeFilter::Any => "ANY".into(),
+        TypeFilter::AnyDnssec => "ANY-DNSSEC".into(),
+        TypeFilter::Only(rrtype) => dnsledger_wire::type_name(rrtype).into_owned(),
+    }
+}
+
+fn hex_text(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn is_number(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
@@ -361,6 +417,38 @@ mod tests {
             ),
             "rdata/name/a%20b%2Fc/NS"
         );
+    }
+
+    #[test]
+    fn lookup_paths_read_back_as_the_same_lookup() {
+        let lines = [
+            "rrset/name/www.Example.com/A/example.com",
+            "rrset/name/*.example.com/ANY-DNSSEC",
+            "rrset/name/www.example.*",
+            "rrset/name/odd\\032name\\.with-dot.example/TYPE65280",
+            "rdata/name/ns1.example.net/NS",
+            "rdata/name/*.example.net",
+            "rdata/ip/192.0.2.0,24",
+            "rdata/ip/2001:db8::1",
+            "rdata/raw/c0000201/A",
+            "rdata/raw/0a",
+        ];
+        for line in lines {
+            let lookup = from_line(line, Overrides::default()).unwrap();
+            let path = lookup_path(&lookup);
+            let segments: Vec<String> = path
+                .split('/')
+                .map(|s| {
+                    percent_encoding::percent_decode_str(s)
+                        .decode_utf8()
+                        .unwrap()
+                        .into_owned()
+                })
+                .collect();
+            let values: Vec<&str> = segments[2..].iter().map(String::as_str).collect();
+            let again = from_segments(&segments[0], &segments[1], &values, Overrides::default());
+            assert_eq!(again, Ok(lookup), "{line} -> {path}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use dnsledger_keys::Scope;
 use dnsledger_query::spec;
 use dnsledger_rrset::Seen;
-use dnsledger_store::{Lookup, NamePattern, Row, TimeFence, TypeFilter};
+use dnsledger_store::{Lookup, NamePattern, Row, RowRequest, Selection, TypeFilter};
 use dnsledger_wire::{push_name_text, push_rdata_text, type_name};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
@@ -143,11 +143,14 @@ fn collect(
     }
     let deadline = std::time::Instant::now() + state.config.query_budget;
     for lookup in lookups {
+        let request = RowRequest {
+            deadline: Some(deadline),
+            ..RowRequest::new(Selection::Lookup(lookup.clone()))
+        };
         let rows = state
-            .store
-            .lookup(lookup, TimeFence::default())
-            .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.0))?
-            .with_deadline(deadline);
+            .history
+            .rows(&request)
+            .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.0))?;
         for row in rows {
             let row = row.map_err(|e| {
                 Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, format!("store: {e}"))

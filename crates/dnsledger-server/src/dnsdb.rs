@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use dnsledger_keys::{KeyInfo, RateStatus, Scope};
 use dnsledger_query::{cof_object, spec, timefmt, Presented, Summary};
-use dnsledger_store::{Lookup, Row, Rows, StoreError};
+use dnsledger_store::{Lookup, Row, RowRequest, RowStream, Selection, StoreError};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use serde_json::{json, Value};
@@ -129,7 +129,7 @@ fn check_offset(key: &KeyInfo, offset: u64) -> Result<(), Refusal> {
     }
 }
 
-fn lookup_of(form: &Form) -> Result<Lookup, Refusal> {
+pub fn lookup_of(form: &Form) -> Result<Lookup, Refusal> {
     let values: Vec<&str> = form.values.iter().map(String::as_str).collect();
     spec::from_segments(&form.kind, &form.form, &values, spec::Overrides::default())
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e.0))
@@ -170,17 +170,26 @@ pub async fn query(
     Ok(stream(state, streamed, produce).await)
 }
 
-/// The scan of a lookup, bounded by the deadline; `None` when the store refuses its plan
-/// (the answer then starts as a 400 with the store's reason).
+/// The rows of a lookup, bounded by the deadline, of which the answer takes at most
+/// `wanted`; `None` when the store refuses its plan (the answer then starts as a 400 with
+/// the store's reason).
 fn start_scan<'a>(
     state: &'a State,
     lookup: &Lookup,
     params: &Params,
+    wanted: u64,
     out: &mut Out,
     deadline: Instant,
-) -> Option<Rows<'a>> {
-    match state.store.lookup(lookup, params.fence) {
-        Ok(rows) => Some(params.shape().apply(rows).with_deadline(deadline)),
+) -> Option<RowStream<'a>> {
+    let request = RowRequest {
+        fence: params.fence,
+        shape: params.shape(),
+        deadline: Some(deadline),
+        wanted: Some(wanted),
+        ..RowRequest::new(Selection::Lookup(lookup.clone()))
+    };
+    match state.history.rows(&request) {
+        Ok(rows) => Some(rows),
         Err(refused) => {
             out.start(Start::Refused(refused.0));
             None
@@ -198,7 +207,9 @@ fn produce_lookup(
     out: &mut Out,
     deadline: Instant,
 ) -> End {
-    let Some(rows) = start_scan(state, lookup, params, out, deadline) else {
+    // One row past the cap tells a limited answer from a complete one.
+    let wanted = params.offset.saturating_add(cap.rows).saturating_add(1);
+    let Some(rows) = start_scan(state, lookup, params, wanted, out, deadline) else {
         return End::Failed("refused".into());
     };
     let mut skipped = 0u64;
@@ -233,7 +244,8 @@ fn produce_summary(
     out: &mut Out,
     deadline: Instant,
 ) -> End {
-    let Some(rows) = start_scan(state, lookup, params, out, deadline) else {
+    let wanted = cap.rows.saturating_add(1);
+    let Some(rows) = start_scan(state, lookup, params, wanted, out, deadline) else {
         return End::Failed("refused".into());
     };
     let mut summary = Summary::default();
@@ -268,6 +280,10 @@ pub fn failure(error: StoreError, state: &State) -> End {
             "query time budget of {} s exceeded; narrow the query or use limit and offset",
             state.config.query_budget.as_secs()
         )),
+        StoreError::Shard { .. } => {
+            tracing::warn!(%error, "a shard failed during a query");
+            End::Failed(error.to_string())
+        }
         other => {
             tracing::error!(error = %other, "store error during a query");
             End::Failed(format!("store error: {other}"))

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use dnsledger_rrset::Seen;
-use dnsledger_store::{Family, Row, TypeFilter};
+use dnsledger_store::{Family, Row, RowRequest, Selection, TypeFilter};
 use dnsledger_wire::{push_name_text, push_rdata_text, type_name};
 use regex::{Regex, RegexBuilder};
 use serde_json::{json, Value};
@@ -118,7 +118,15 @@ pub fn produce(
         let object = group_object(&group, query.target, params);
         out.object(&object).is_err().then_some(End::Disconnected)
     };
-    for row in state.store.all_rows(family).with_deadline(deadline) {
+    let request = RowRequest {
+        deadline: Some(deadline),
+        ..RowRequest::new(Selection::Family(family))
+    };
+    let rows = match state.history.rows(&request) {
+        Ok(rows) => rows,
+        Err(refused) => return End::Failed(refused.0),
+    };
+    for row in rows {
         let row = match row {
             Ok(row) => row,
             Err(error) => return failure(error, state),

@@ -16,6 +16,11 @@
 //! write through [`Server::writer_store`], and their counters join `/metrics` as
 //! [`CounterSource`]s.
 //!
+//! A router (`serve --shards`, [`ServerConfig::shards`]) answers the same queries from the
+//! rows of several shard servers, which serve them to it at `/internal/v1/rows/...`
+//! ([`shard`], [`TRANSIT_TYPE`]); every answer reads rows through one
+//! [`History`](dnsledger_store::History), so offsets, caps and formats are the same code.
+//!
 //! Main types: [`Server`] (bind, then run until shutdown), [`ServerConfig`].
 
 mod answer;
@@ -30,6 +35,7 @@ mod params;
 mod routes;
 mod server;
 mod service;
+mod shard;
 mod state;
 mod stream;
 mod submit;
@@ -42,7 +48,8 @@ mod testutil;
 
 pub use metrics::CounterSource;
 pub use server::Server;
-pub use state::ServerConfig;
+pub use shard::TRANSIT_TYPE;
+pub use state::{ServerConfig, Shards};
 pub use stream::{new_name_object, watched_object};
 pub use submit::{BatchRecorder, RecordError, Recorded};
 

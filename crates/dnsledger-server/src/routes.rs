@@ -4,7 +4,10 @@
 //! `/` first, empty segments dropped (duplicate and trailing slashes collapse), then each
 //! segment percent-decoded (`%2F` inside a name stays inside that segment).
 
+use dnsledger_store::Family;
 use percent_encoding::percent_decode_str;
+
+use crate::shard::RowsOf;
 
 /// `lookup` or `summarize`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +82,10 @@ pub enum Route {
     Submit,
     /// `/api/v1/stream/new`: newly observed domains and names.
     NewNames,
+    /// `/internal/v1/rows/...`: a shard's rows for a router.
+    ShardRows {
+        rows_of: crate::shard::RowsOf,
+    },
     OpenApi,
     Metrics,
     /// `/` and `/ui/...`: the web UI's page and assets.
@@ -132,6 +139,18 @@ pub fn route(raw_path: &str) -> Result<Route, RouteError> {
         }),
         ["api", "v1", "submit"] => Ok(Route::Submit),
         ["api", "v1", "stream", "new"] => Ok(Route::NewNames),
+        ["internal", "v1", "rows", "all", family] => Ok(Route::ShardRows {
+            rows_of: RowsOf::Family(match *family {
+                "rrsets" => Family::RRsets,
+                "rdata" => Family::Rdata,
+                _ => return Err(RouteError::NotFound),
+            }),
+        }),
+        ["internal", "v1", "rows", kind @ ("rrset" | "rdata"), form, values @ ..] => {
+            Ok(Route::ShardRows {
+                rows_of: RowsOf::Lookup(lookup_form(kind, form, values)?),
+            })
+        }
         ["openapi.json"] => Ok(Route::OpenApi),
         ["metrics"] => Ok(Route::Metrics),
         [] => Ok(Route::Ui {

@@ -16,7 +16,7 @@ use crate::answer::{self, End, Framing, Out, Start};
 use crate::auth::{Caller, Refusal};
 use crate::routes::{self, Route, RouteError, Verb};
 use crate::state::{now, Exchange, State};
-use crate::{circl, dnsdb, native, openapi, stream as feed, submit, trends, ui, zone};
+use crate::{circl, dnsdb, native, openapi, shard, stream as feed, submit, trends, ui, zone};
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -93,6 +93,13 @@ async fn dispatch(
     exchange: &mut Exchange,
     route: Route,
 ) -> Result<Response<Body>, Refusal> {
+    if state.is_router() && reads_local_store_only(&route) {
+        return Err(Refusal::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "a router answers lookups, summaries, flex, CIRCL and zone queries; ask a shard \
+             for its statistics and new-name feed",
+        ));
+    }
     match route {
         Route::Query { verb, form } => {
             dnsdb::query(state, parts, exchange, verb, &form, false).await
@@ -126,12 +133,19 @@ async fn dispatch(
         Route::StatsHistory => trends::history(state, parts, exchange).await,
         Route::Zone { zone } => zone::export(state, parts, exchange, &zone).await,
         Route::NewNames => feed::new_names(state, parts, exchange).await,
+        Route::ShardRows { rows_of } => shard::rows(state, parts, exchange, rows_of).await,
         Route::OpenApi => Ok(json_response(StatusCode::OK, openapi::document())),
         Route::Metrics => Ok(state.metrics.render(&state.store)),
         Route::Ui { asset } => ui::asset(&asset),
         // POST only, answered before dispatching.
         Route::Submit => Err(Refusal::new(StatusCode::METHOD_NOT_ALLOWED, "POST only")),
     }
+}
+
+/// Endpoints that read more of the local store than its rows (its size, the new-name log),
+/// which a router's store does not hold.
+fn reads_local_store_only(route: &Route) -> bool {
+    matches!(route, Route::Stats | Route::StatsHistory | Route::NewNames)
 }
 
 /// The endpoint label of metrics and the audit log: a fixed, small set.
@@ -155,6 +169,7 @@ fn endpoint_label(route: &Route) -> &'static str {
         Route::StatsHistory => "api_stats_history",
         Route::Zone { .. } => "api_zone",
         Route::NewNames => "api_stream_new",
+        Route::ShardRows { .. } => "internal_rows",
         Route::OpenApi => "openapi",
         Route::Metrics => "metrics",
         Route::Ui { .. } => "ui",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dnsledger_keys::{AuditEntry, AuditLog, Keyring, Quotas};
-use dnsledger_store::{Access, Store};
+use dnsledger_store::{Access, History, Store};
 
 use crate::metrics::{CounterSource, Metrics};
 use crate::submit::Submissions;
@@ -29,6 +29,18 @@ pub struct ServerConfig {
     pub writer: bool,
     /// Counters of work running beside the server (in-process collectors), at `/metrics`.
     pub counter_sources: Vec<CounterSource>,
+    /// A router: answers read the shards' rows instead of the local store's.
+    pub shards: Option<Shards>,
+}
+
+/// The shards a router reads (`serve --shards`).
+#[derive(Clone)]
+pub struct Shards(pub Arc<dyn History>);
+
+impl std::fmt::Debug for Shards {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shards(..)")
+    }
 }
 
 impl ServerConfig {
@@ -41,12 +53,16 @@ impl ServerConfig {
             results_max: 1_000_000,
             writer: false,
             counter_sources: Vec::new(),
+            shards: None,
         }
     }
 }
 
 pub struct State {
+    /// The local store: the rows of a single node or a shard; a router's holds nothing.
     pub store: Arc<Store>,
+    /// Where answers read rows: the local store, or a router's shards.
+    pub history: Arc<dyn History>,
     pub keyring: Keyring,
     pub quotas: Quotas,
     pub audit: AuditLog,
@@ -78,17 +94,28 @@ impl State {
         };
         let metrics = Metrics::new();
         metrics.add_counter_sources(config.counter_sources.clone());
+        let store = Arc::new(store);
+        let history: Arc<dyn History> = match &config.shards {
+            Some(Shards(shards)) => Arc::clone(shards),
+            None => store.clone(),
+        };
         Ok(State {
+            history,
             keyring: Keyring::load(db)?,
             quotas: Quotas::open(db),
             audit: AuditLog::open(db)?,
             metrics,
-            store: Arc::new(store),
+            store,
             submissions: config.writer.then(Submissions::default),
             trends: TrendsCache::default(),
             feeds: crate::stream::Feeds::default(),
             config,
         })
+    }
+
+    /// Whether this server routes queries to shards instead of answering from its store.
+    pub fn is_router(&self) -> bool {
+        self.config.shards.is_some()
     }
 
     /// The rows an answer may carry for this key: its own maximum within the server's.

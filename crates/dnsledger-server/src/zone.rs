@@ -51,7 +51,7 @@ pub async fn export(
                 window,
                 deadline: Some(deadline),
             };
-            let result = export_zone(&state.store, &zone, &options, &mut TextWriter(out));
+            let result = export_zone(&*state.history, &zone, &options, &mut TextWriter(out));
             ending(result.map(|_| ()), out, state)
         },
     )

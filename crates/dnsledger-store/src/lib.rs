@@ -10,22 +10,28 @@
 //! [`ObservationSink`](dnsledger_rrset::ObservationSink) impl of [`StoreSink`]).
 //!
 //! Main types: [`Store`], [`StoreSink`], [`keys`] (encoding), [`value`] (the merge and the
-//! per-day activity), [`Trends`] (the statistics pages' one full scan).
+//! per-day activity), [`Trends`] (the statistics pages' one full scan), [`History`] (what answers read
+//! rows from: this store or a shard router) and the transit frames ([`Frame`]) (rows between them).
 
 mod db;
+mod history;
 pub mod keys;
 mod novelty;
 mod query;
+mod transit;
 mod trends;
 pub mod value;
 mod verify;
 
 pub use db::{cf, Access, Store, StoreError, StoreSink, FORMAT_VERSION};
+pub use history::{History, RowRequest, RowStream, Selection, Shape};
 pub use novelty::{
     registered_domain_wire, NewName, NoveltyFilter, NoveltyKind, KNOWN_CACHE_NAMES,
     MAX_EVENTS_PER_READ,
 };
 pub use query::{
-    Family, Lookup, NamePattern, QueryCounters, QueryError, Row, Rows, TimeFence, TypeFilter,
+    Family, Lookup, NamePattern, Position, QueryCounters, QueryError, Row, Rows, TimeFence,
+    TypeFilter,
 };
+pub use transit::{write_end, write_row, Frame, FrameReader, TransitEnd, TransitError};
 pub use trends::{DayTrend, Trends};

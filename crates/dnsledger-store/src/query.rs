@@ -150,6 +150,19 @@ pub struct Row {
     pub is_rrset_row: bool,
 }
 
+/// Where a row lies in the answer to its request: which of the request's scans read it,
+/// the stored key it was read at, and which period of that key it is (`aggr=false`).
+///
+/// Rows come in ascending position, and a request plans the same scans on every store, so
+/// the answers of stores holding disjoint parts of a history merge by position into the
+/// answer of one store holding all of it (the shard router's invariant).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    pub scan: u32,
+    pub key: Vec<u8>,
+    pub period: u32,
+}
+
 /// What a query cost: rows read from the store, rows it read but rejected, rows answered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct QueryCounters {
@@ -225,6 +238,11 @@ pub struct Rows<'a> {
     period_fence: Option<TimeFence>,
     /// Periods of the last row read, not yet returned.
     pending: std::vec::IntoIter<Row>,
+    /// Scans started so far: the scan part of a [`Position`].
+    scans_started: u32,
+    /// Whether [`Rows::position`] is kept (a key copy per row, so only when asked).
+    track_positions: bool,
+    position: Position,
 }
 
 /// What a row must satisfy beyond lying in a scan's range.
@@ -289,6 +307,9 @@ impl Store {
             with_activity: false,
             period_fence: None,
             pending: Vec::new().into_iter(),
+            scans_started: 0,
+            track_positions: false,
+            position: Position::default(),
         }
     }
 }
@@ -469,6 +490,17 @@ impl Rows<'_> {
         self
     }
 
+    /// Keeps the [`Position`] of each row returned ([`Rows::position`]).
+    pub fn with_positions(mut self) -> Self {
+        self.track_positions = true;
+        self
+    }
+
+    /// The position of the row last returned, when kept ([`Rows::with_positions`]).
+    pub fn position(&self) -> Option<&Position> {
+        self.track_positions.then_some(&self.position)
+    }
+
     fn out_of_time(&self) -> bool {
         self.counters.scanned.is_multiple_of(ROWS_PER_CLOCK_CHECK)
             && self
@@ -485,6 +517,7 @@ impl Rows<'_> {
         let Some(scan) = self.scans.next() else {
             return false;
         };
+        self.scans_started += 1;
         let mut options = ReadOptions::default();
         options.set_iterate_lower_bound(scan.lower.clone());
         if let Some(upper) = &scan.upper {
@@ -614,6 +647,7 @@ impl Iterator for Rows<'_> {
         };
         loop {
             for period in self.pending.by_ref() {
+                self.position.period += 1;
                 if fence.admits(&period.seen) {
                     self.counters.returned += 1;
                     return Some(Ok(period));
@@ -660,6 +694,13 @@ impl Rows<'_> {
                 Err(e) => return Some(Err(e)),
                 Ok(Some(row)) if self.admits(&row) => {
                     self.counters.returned += 1;
+                    if self.track_positions {
+                        self.position = Position {
+                            scan: self.scans_started,
+                            key: key.to_vec(),
+                            period: 0,
+                        };
+                    }
                     return Some(Ok(row));
                 }
                 Ok(_) => self.counters.filtered += 1,

@@ -161,6 +161,13 @@ fn clamped(seen: &Seen) -> Seen {
     }
 }
 
+/// `value` in the stored encoding (rows in transit between a shard and a router).
+pub fn to_bytes(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(24);
+    encode(value, &mut out);
+    out
+}
+
 fn encode(value: &Value, out: &mut Vec<u8>) {
     let seen = &value.seen;
     push_varint(out, seen.time_first as u64);
@@ -229,7 +236,7 @@ pub fn merge<'a>(
     out
 }
 
-fn push_varint(out: &mut Vec<u8>, mut value: u64) {
+pub(crate) fn push_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
         value >>= 7;
@@ -237,7 +244,7 @@ fn push_varint(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
-fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
+pub(crate) fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {
         let (&byte, rest) = bytes.split_first()?;

@@ -26,7 +26,10 @@ use std::time::Instant;
 
 use dnsledger_query::timefmt;
 use dnsledger_rrset::Seen;
-use dnsledger_store::{keys, Lookup, NamePattern, Row, Rows, Store, TimeFence, TypeFilter};
+use dnsledger_store::{
+    keys, History, Lookup, NamePattern, Row, RowRequest, RowStream, Selection, TimeFence,
+    TypeFilter,
+};
 use dnsledger_wire::{is_subdomain_wire, push_name_text, push_rdata_text, rtype, type_name};
 use dnsledger_wire::{rdata_generic, NameBuf};
 
@@ -108,12 +111,12 @@ pub struct ExportSummary {
 /// Writes the master file of `zone` as observed in the window to `out`.
 /// [`ZoneError::NothingObserved`] (with nothing written) when no row qualifies.
 pub fn export_zone(
-    store: &Store,
+    history: &dyn History,
     zone: &NameBuf,
     options: &ExportOptions,
     out: &mut dyn Write,
 ) -> Result<ExportSummary, ZoneError> {
-    let mut owners = OwnerRows::new(store, zone, options)?;
+    let mut owners = OwnerRows::new(history, zone, options)?;
     let mut writer = ZoneWriter {
         zone: zone.clone(),
         window: options.window,
@@ -139,23 +142,26 @@ type OwnerGroup = (Vec<u8>, Vec<Row>);
 
 /// The rows at or below the zone, one owner at a time, DNS and DNSSEC families merged.
 struct OwnerRows<'s> {
-    families: [Peekable<Rows<'s>>; 2],
+    families: [Peekable<RowStream<'s>>; 2],
 }
 
 impl<'s> OwnerRows<'s> {
-    fn new(store: &'s Store, zone: &NameBuf, options: &ExportOptions) -> Result<Self, ZoneError> {
-        let scan = |rrtype| -> Result<Peekable<Rows<'s>>, ZoneError> {
-            let lookup = Lookup::RRset {
-                owner: NamePattern::Below(zone.clone()),
-                rrtype,
-                bailiwick: None,
+    fn new(
+        history: &'s dyn History,
+        zone: &NameBuf,
+        options: &ExportOptions,
+    ) -> Result<Self, ZoneError> {
+        let scan = |rrtype| -> Result<Peekable<RowStream<'s>>, ZoneError> {
+            let request = RowRequest {
+                fence: options.window.fence(),
+                deadline: options.deadline,
+                ..RowRequest::new(Selection::Lookup(Lookup::RRset {
+                    owner: NamePattern::Below(zone.clone()),
+                    rrtype,
+                    bailiwick: None,
+                }))
             };
-            let rows = store.lookup(&lookup, options.window.fence())?;
-            Ok(match options.deadline {
-                Some(deadline) => rows.with_deadline(deadline),
-                None => rows,
-            }
-            .peekable())
+            Ok(history.rows(&request)?.peekable())
         };
         Ok(OwnerRows {
             families: [scan(TypeFilter::Any)?, scan(TypeFilter::AnyDnssec)?],
@@ -185,7 +191,7 @@ impl<'s> OwnerRows<'s> {
 }
 
 /// The store key order of the next row's owner (its `rname`); a store error is returned.
-fn peek_key(family: &mut Peekable<Rows<'_>>) -> Result<Option<Vec<u8>>, ZoneError> {
+fn peek_key(family: &mut Peekable<RowStream<'_>>) -> Result<Option<Vec<u8>>, ZoneError> {
     if matches!(family.peek(), Some(Err(_))) {
         if let Some(Err(error)) = family.next() {
             return Err(error.into());
@@ -620,7 +626,7 @@ fn name_text(wire: &[u8]) -> String {
 mod tests {
     use dnsledger_rrset::{Observation, RRset};
     use dnsledger_store::keys::Source;
-    use dnsledger_store::Access;
+    use dnsledger_store::{Access, Store};
     use dnsledger_wire::{rdata_from_text, type_from_name};
 
     use super::*;

@@ -1,6 +1,7 @@
 //! `dnsledger serve`: the HTTP APIs over a store (DNSDB v2/v1, CIRCL, native, metrics),
 //! optionally with collectors in the same process (`--interface`, `--dnstap`: [`collect`])
-//! or fed by a NATS JetStream stream (`--consume`: [`cluster_cmd`]).
+//! or fed by a NATS JetStream stream (`--consume`: [`cluster_cmd`]), or as the router of
+//! a sharded deployment (`--shards`: [`dnsledger_cluster::Router`]).
 //!
 //! [`collect`]: crate::collect
 //! [`cluster_cmd`]: crate::cluster_cmd
@@ -13,8 +14,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{ArgGroup, Args};
-use dnsledger_cluster::{ConsumeConfig, Consumer};
-use dnsledger_server::{Server, ServerConfig};
+use dnsledger_cluster::{ConsumeConfig, Consumer, Router, ShardsFile};
+use dnsledger_server::{CounterSource, Server, ServerConfig, Shards};
 use tokio::sync::Notify;
 
 use crate::cluster_cmd::{self, ConsumeArgs};
@@ -70,23 +71,42 @@ pub struct ServeArgs {
         next_help_heading = "Store node of a NATS JetStream deployment"
     )]
     pub cluster: ConsumeArgs,
+
+    /// Be the router of a sharded deployment: answer every query from the shards listed in
+    /// FILE (lines `key-file PATH` and `shard NAME URL [URL...]`, replicas after the first
+    /// URL), asked in parallel and merged in order. --db then holds only the router's keys,
+    /// quotas and audit log. See docs/deployment.md.
+    #[arg(long, value_name = "FILE", help_heading = "Router of a sharded deployment",
+          conflicts_with_all = ["accept_submissions", "collector", "consume"])]
+    pub shards: Option<PathBuf>,
 }
 
 impl ServeArgs {
-    fn config(&self) -> ServerConfig {
+    fn config(&self) -> Result<ServerConfig> {
         let mut config = ServerConfig::new(self.db.clone(), self.listen);
         config.tls = self.tls_cert.clone().zip(self.tls_key.clone());
         config.query_budget = Duration::from_secs(self.query_timeout.max(1));
         config.results_max = self.results_max.max(1);
         config.writer = self.accept_submissions;
-        config
+        if let Some(path) = &self.shards {
+            let router = ShardsFile::read(path)
+                .and_then(|file| Router::new(&file))
+                .context("reading the shards file")?;
+            let router = Arc::new(router);
+            let counting = Arc::clone(&router);
+            config
+                .counter_sources
+                .push(CounterSource::new(move || counting.counters()));
+            config.shards = Some(Shards(router));
+        }
+        Ok(config)
     }
 }
 
 pub fn run(args: &ServeArgs) -> Result<u8> {
     let collectors = Collectors::open(&args.collect)?;
     let consume = args.cluster.config()?;
-    serve_collecting(args.config(), collectors, consume, |url| {
+    serve_collecting(args.config()?, collectors, consume, |url| {
         println!("dnsledger: serving {url}");
     })
 }

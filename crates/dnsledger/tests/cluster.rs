@@ -3,7 +3,9 @@
 //! two store nodes as shards and one replica consuming with `serve --consume`; one NATS node
 //! and one store node are killed (SIGKILL) and restarted mid-run. At the end the replica
 //! dumps exactly what a store written directly by the same sensors holds, the two shards
-//! together hold exactly that, split by partition, and nothing was lost or applied twice.
+//! together hold exactly that, split by partition, and nothing was lost or applied twice;
+//! a router over the two shards (`serve --shards`) answers every query form exactly as a
+//! server on the single-box store.
 
 mod common;
 
@@ -12,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::server::{http_get, run, TestServer};
+use common::router::{assert_same_answers, every_query_form, router_key, shards_file};
+use common::server::{add_key, http_get, run, TestServer};
 use common::{fixture, scratch_dir};
 
 /// (sensor id, capture): the third taps the same traffic as the first (two sensors on one
@@ -221,6 +224,7 @@ fn shards_and_a_replica_end_with_exactly_the_single_box_store_through_node_failu
 
     let (mut nats, url) = nats_cluster(&dir);
     let shard_dbs = [dir.join("shard0"), dir.join("shard1")];
+    let shard_keys = shard_dbs.each_ref().map(|db| router_key(db));
     let replica_db = dir.join("replica");
     let shard0 = store_node(&shard_dbs[0], &url, "shard0", Some("0"), &options);
     let mut shard1 = store_node(&shard_dbs[1], &url, "shard1", Some("1"), &options);
@@ -276,6 +280,25 @@ fn shards_and_a_replica_end_with_exactly_the_single_box_store_through_node_failu
         }
     }
 
+    // The router over the two shards answers every query form as the single box does.
+    let router_db = dir.join("router");
+    let router_analyst = add_key(&router_db, "analyst", &[]);
+    let reference_analyst = add_key(&reference_db, "analyst", &[]);
+    let file = shards_file(
+        &dir,
+        &[
+            ("s0", vec![shard0.url.clone()], shard_keys[0].clone()),
+            ("s1", vec![shard1.url.clone()], shard_keys[1].clone()),
+        ],
+    );
+    let router = TestServer::start(&router_db, &["--shards", file.to_str().unwrap()]);
+    let single_box = TestServer::start(&reference_db, &[]);
+    assert_same_answers(
+        (&router, &router_analyst),
+        (&single_box, &reference_analyst),
+        &every_query_form(&reference),
+    );
+
     let applied = |node: &TestServer| metric(node, "dnsledger_cluster_batches_applied_total");
     let replica_batches = applied(&replica);
     assert!(replica_batches > 50, "{replica_batches} batches");
@@ -284,26 +307,35 @@ fn shards_and_a_replica_end_with_exactly_the_single_box_store_through_node_failu
         0
     );
 
-    let (status, report, stderr) = run(&[
-        "cluster",
-        "status",
-        "--nats",
-        &url,
-        "--nats-credentials",
-        credentials.to_str().unwrap(),
-    ]);
-    assert_eq!(status, 0, "{stderr}");
-    for expected in [
-        "consumer replica ",
-        "consumer shard0-p0 ",
-        "consumer shard1-p1 ",
-    ] {
-        let line = report
-            .lines()
-            .find(|l| l.starts_with(expected))
-            .unwrap_or_else(|| panic!("no {expected:?} in {report}"));
-        assert!(line.contains("lag 0 pending + 0 unacknowledged"), "{line}");
-    }
+    let status_report = || {
+        let (status, report, stderr) = run(&[
+            "cluster",
+            "status",
+            "--nats",
+            &url,
+            "--nats-credentials",
+            credentials.to_str().unwrap(),
+        ]);
+        assert_eq!(status, 0, "{stderr}");
+        report
+    };
+    // Every consumer ends with nothing pending or unacknowledged (an acknowledgement may
+    // still be on its way when the stores already match).
+    let mut report = String::new();
+    wait_for("every consumer's lag to reach 0", || {
+        report = status_report();
+        [
+            "consumer replica ",
+            "consumer shard0-p0 ",
+            "consumer shard1-p1 ",
+        ]
+        .iter()
+        .all(|expected| {
+            report
+                .lines()
+                .any(|l| l.starts_with(expected) && l.contains("lag 0 pending + 0 unacknowledged"))
+        })
+    });
     for (sensor, _) in SENSORS {
         assert!(
             report.contains(&format!("sensor {sensor}: last batch {sensor}/")),

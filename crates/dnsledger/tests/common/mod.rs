@@ -12,6 +12,7 @@ use serde::Deserialize;
 pub mod dnstap;
 pub mod expect;
 pub mod netns;
+pub mod router;
 pub mod server;
 
 /// Absolute path of a file under the repository's `fixtures/`.

@@ -1,0 +1,120 @@
+//! The router (`serve --shards`): two shards each holding part of the observations of the
+//! same RRsets (two captures of overlapping traffic, ingested apart) answer through the
+//! router exactly as one store that ingested both, for every query form and parameter: the
+//! router merges rows at the same position the way the store merges. A shard listed behind
+//! a dead address first fails over to its replica; a shard that is down ends answers with
+//! `failed` and its name; row caps and quotas are the router's keys'.
+
+mod common;
+
+use std::path::Path;
+
+use common::router::{assert_same_answers, every_query_form, router_key, shards_file};
+use common::server::{add_key, http_get, run, TestServer};
+use common::{fixture, scratch_dir};
+
+fn ingest(db: &Path, captures: &[&str]) {
+    let mut args = vec![
+        "ingest".to_string(),
+        "--db".into(),
+        db.to_str().unwrap().into(),
+        "--root-hints".into(),
+        fixture("testbed/root.hints"),
+    ];
+    args.extend(captures.iter().map(|c| fixture(c)));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (status, _, stderr) = run(&args);
+    assert_eq!(status, 0, "ingest failed: {stderr}");
+}
+
+fn metric(server: &TestServer, name: &str) -> u64 {
+    let (status, body) = http_get(&format!("{}/metrics", server.url), None);
+    assert_eq!(status, 200);
+    body.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .map_or(0, |v| v.trim().parse::<f64>().unwrap() as u64)
+}
+
+#[test]
+fn a_router_over_two_shards_answers_every_query_form_as_one_store_holding_both() {
+    let dir = scratch_dir("router");
+    let captures = [
+        "testbed/run3_attack.resolver_auth.pcap.gz",
+        "testbed/run1_qmin_on.resolver.dnstap.gz",
+    ];
+    let single_db = dir.join("single");
+    ingest(&single_db, &captures);
+    let shard_dbs = [dir.join("shard0"), dir.join("shard1")];
+    ingest(&shard_dbs[0], &captures[..1]);
+    ingest(&shard_dbs[1], &captures[1..]);
+
+    let router_db = dir.join("router");
+    let single_key = add_key(&single_db, "analyst", &[]);
+    let analyst_key = add_key(&router_db, "analyst", &[]);
+    let limits = ["--results-max", "3", "--daily", "2"];
+    let single_capped = add_key(&single_db, "capped", &limits);
+    let router_capped = add_key(&router_db, "capped", &limits);
+    let shard_keys = shard_dbs.each_ref().map(|db| router_key(db));
+    let single = TestServer::start(&single_db, &[]);
+    let shard0 = TestServer::start(&shard_dbs[0], &[]);
+    let shard1 = TestServer::start(&shard_dbs[1], &[]);
+    // Nothing listens on port 1: the router fails over to shard 1's second address.
+    let file = shards_file(
+        &dir,
+        &[
+            ("s0", vec![shard0.url.clone()], shard_keys[0].clone()),
+            (
+                "s1",
+                vec!["http://127.0.0.1:1".into(), shard1.url.clone()],
+                shard_keys[1].clone(),
+            ),
+        ],
+    );
+    let router = TestServer::start(&router_db, &["--shards", file.to_str().unwrap()]);
+
+    let (status, dump, stderr) = run(&["dump", "--db", single_db.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    let paths = every_query_form(&dump);
+    assert!(paths.len() >= 40, "{}", paths.len());
+    assert_same_answers((&router, &analyst_key), (&single, &single_key), &paths);
+    assert!(metric(&router, "dnsledger_router_shard_s1_failovers_total") >= paths.len() as u64);
+    assert!(metric(&router, "dnsledger_router_shard_s0_rows_total") > 100);
+    assert_eq!(
+        metric(&router, "dnsledger_router_shard_s0_failures_total"),
+        0
+    );
+
+    // Row caps and quotas are the router's own keys': the same as on one store.
+    let wide = &paths[paths.len() - 1];
+    for _ in 0..3 {
+        let expected = http_get(&format!("{}{wide}", single.url), Some(&single_capped));
+        let routed = http_get(&format!("{}{wide}", router.url), Some(&router_capped));
+        assert_eq!(
+            routed.0, expected.0,
+            "{wide}: {} / {}",
+            routed.1, expected.1
+        );
+        if expected.0 == 200 {
+            assert_eq!(routed.1, expected.1);
+        }
+    }
+    let (status, _) = http_get(&format!("{}{wide}", router.url), Some(&router_capped));
+    assert_eq!(status, 429);
+
+    // A router has no rows, no statistics and no feed of its own.
+    for path in ["/internal/v1/rows/all/rrsets", "/api/v1/stats"] {
+        let (status, body) = http_get(&format!("{}{path}", router.url), Some(&analyst_key));
+        assert!(status == 404 || status == 501, "{path}: {status} {body}");
+    }
+
+    // A shard down: the answer says which, instead of passing half the history off as whole.
+    drop(shard0);
+    let (status, body) = http_get(&format!("{}{}", router.url, paths[0]), Some(&analyst_key));
+    assert_eq!(status, 200, "{body}");
+    let last = body.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("{\"cond\":\"failed\",\"msg\":\"shard s0: "),
+        "{body}"
+    );
+    assert!(metric(&router, "dnsledger_router_shard_s0_failures_total") >= 1);
+}
