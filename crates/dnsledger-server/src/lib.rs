@@ -14,7 +14,7 @@
 //! each written with its batch id in one atomic durable write; then no `ingest` can run
 //! beside it. Collectors running in the same process (`serve --interface`, `--dnstap`)
 //! write through [`Server::writer_store`], and their counters join `/metrics` as
-//! [`CounterSource`]s.
+//! [`MetricSource`]s.
 //!
 //! A router (`serve --shards`, [`ServerConfig::shards`]) answers the same queries from the
 //! rows of several shard servers, which serve them to it at `/internal/v1/rows/...`
@@ -46,7 +46,7 @@ mod zone;
 #[cfg(test)]
 mod testutil;
 
-pub use metrics::CounterSource;
+pub use metrics::MetricSource;
 pub use server::Server;
 pub use shard::TRANSIT_TYPE;
 pub use state::{ServerConfig, Shards};

@@ -1,6 +1,6 @@
 //! `/metrics` in the Prometheus text format: requests by endpoint and status, latency,
 //! rows streamed, how streams ended, the store's estimated rows and bytes, and the counters
-//! of work running beside the server ([`CounterSource`]: in-process collectors).
+//! of work running beside the server ([`MetricSource`]: in-process collectors).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
@@ -173,12 +173,12 @@ impl Metrics {
     }
 
     /// Adds counters kept elsewhere to every exposition from now on.
-    pub fn add_counter_sources(&self, sources: Vec<CounterSource>) {
+    pub fn add_metric_sources(&self, sources: Vec<MetricSource>) {
         if sources.is_empty() {
             return;
         }
         let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
-        registry.register_collector(Box::new(ExternalCounters(sources)));
+        registry.register_collector(Box::new(ExternalMetrics(sources)));
     }
 
     /// The exposition, with the store gauges read now.
@@ -218,44 +218,77 @@ impl Metrics {
     }
 }
 
-/// Counters kept outside the server and read at each exposition: `(section.name, value)`
-/// pairs, such as a collector's `sensor.responses_dropped_scope`, each shown as the counter
-/// `dnsledger_section_name_total` (the name a sensor's own `/metrics` gives it).
+/// Whether a source's values only grow or go up and down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum MetricKind {
+    /// Shown as `dnsledger_section_name_total`.
+    Counter,
+    /// Shown as `dnsledger_section_name`.
+    Gauge,
+}
+
+/// Metrics kept outside the server and read at each exposition: `(section.name, value)`
+/// pairs, such as a collector's `sensor.responses_dropped_scope` (the counter
+/// `dnsledger_sensor_responses_dropped_scope_total`, the name a sensor's own `/metrics`
+/// gives it) or a NATS consumer's `cluster.lag_batches` (a gauge).
 #[derive(Clone)]
-pub struct CounterSource(Arc<dyn Fn() -> Vec<(String, u64)> + Send + Sync>);
+pub struct MetricSource {
+    read: Arc<dyn Fn() -> Vec<(String, u64)> + Send + Sync>,
+    kind: MetricKind,
+}
 
-impl CounterSource {
-    /// `read` gives the counters as they are now; it must not block for long.
-    pub fn new(read: impl Fn() -> Vec<(String, u64)> + Send + Sync + 'static) -> CounterSource {
-        CounterSource(Arc::new(read))
+impl MetricSource {
+    /// Counters: `read` gives them as they are now; it must not block for long.
+    pub fn counters(read: impl Fn() -> Vec<(String, u64)> + Send + Sync + 'static) -> MetricSource {
+        MetricSource {
+            read: Arc::new(read),
+            kind: MetricKind::Counter,
+        }
+    }
+
+    /// Gauges, read the same way.
+    pub fn gauges(read: impl Fn() -> Vec<(String, u64)> + Send + Sync + 'static) -> MetricSource {
+        MetricSource {
+            read: Arc::new(read),
+            kind: MetricKind::Gauge,
+        }
     }
 }
 
-impl std::fmt::Debug for CounterSource {
+impl std::fmt::Debug for MetricSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CounterSource")
+        write!(f, "MetricSource({:?})", self.kind)
     }
 }
 
-/// Every source's counters; a name several sources report (two collectors' `sensor.*`) is
+/// Every source's metrics; a name several sources report (two collectors' `sensor.*`) is
 /// shown once, summed.
 #[derive(Debug)]
-struct ExternalCounters(Vec<CounterSource>);
+struct ExternalMetrics(Vec<MetricSource>);
 
-impl Collector for ExternalCounters {
+impl Collector for ExternalMetrics {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let mut summed: BTreeMap<String, u64> = BTreeMap::new();
-        for (name, value) in self.0.iter().flat_map(|source| (source.0)()) {
-            *summed.entry(name.replace(['.', '-'], "_")).or_default() += value;
+        let mut summed: BTreeMap<(MetricKind, String), u64> = BTreeMap::new();
+        for source in &self.0 {
+            for (name, value) in (source.read)() {
+                let name = name.replace(['.', '-'], "_");
+                let sum = summed.entry((source.kind, name)).or_default();
+                *sum = sum.saturating_add(value);
+            }
         }
-        for (name, value) in &summed {
-            let metric = encoder.encode_descriptor(
-                name,
-                "A counter of a collector running in the server (see the sensor's counters)",
-                None,
-                MetricType::Counter,
-            )?;
-            ConstCounter::new(*value).encode(metric)?;
+        for ((kind, name), value) in &summed {
+            let help = "A metric of work running beside the server (see the sensor's counters)";
+            match kind {
+                MetricKind::Counter => {
+                    let metric =
+                        encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+                    ConstCounter::new(*value).encode(metric)?;
+                }
+                MetricKind::Gauge => {
+                    let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+                    ConstGauge::new(*value).encode(metric)?;
+                }
+            }
         }
         Ok(())
     }
@@ -266,17 +299,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counter_sources_are_summed_by_name_and_exposed_as_counters() {
+    fn metric_sources_are_summed_by_name_and_exposed_as_counters() {
         let metrics = Metrics::new();
         let source = |value: u64| {
-            CounterSource::new(move || {
+            MetricSource::counters(move || {
                 vec![
                     ("sensor.rrsets_dropped_scope".to_string(), value),
                     ("live.kernel_drops".to_string(), 0),
                 ]
             })
         };
-        metrics.add_counter_sources(vec![source(2), source(3)]);
+        metrics.add_metric_sources(vec![source(2), source(3)]);
         let mut text = String::new();
         encode(&mut text, &metrics.registry.lock().unwrap()).unwrap();
         assert!(
@@ -288,5 +321,21 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# TYPE dnsledger_sensor_rrsets_dropped_scope counter\n"));
+    }
+
+    #[test]
+    fn gauge_sources_are_exposed_as_gauges() {
+        let metrics = Metrics::new();
+        metrics.add_metric_sources(vec![MetricSource::gauges(|| {
+            vec![("cluster.lag_batches".to_string(), 7)]
+        })]);
+        let mut text = String::new();
+        encode(&mut text, &metrics.registry.lock().unwrap()).unwrap();
+        assert!(
+            text.contains(
+                "# TYPE dnsledger_cluster_lag_batches gauge\ndnsledger_cluster_lag_batches 7\n"
+            ),
+            "{text}"
+        );
     }
 }

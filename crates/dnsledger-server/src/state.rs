@@ -7,7 +7,7 @@ use std::time::Duration;
 use dnsledger_keys::{AuditEntry, AuditLog, Keyring, Quotas};
 use dnsledger_store::{Access, History, Store};
 
-use crate::metrics::{CounterSource, Metrics};
+use crate::metrics::{MetricSource, Metrics};
 use crate::submit::Submissions;
 use crate::trends::TrendsCache;
 use crate::ServerError;
@@ -28,7 +28,7 @@ pub struct ServerConfig {
     /// collectors running in-process write through it. No `ingest` can run beside it.
     pub writer: bool,
     /// Counters of work running beside the server (in-process collectors), at `/metrics`.
-    pub counter_sources: Vec<CounterSource>,
+    pub metric_sources: Vec<MetricSource>,
     /// A router: answers read the shards' rows instead of the local store's.
     pub shards: Option<Shards>,
 }
@@ -52,7 +52,7 @@ impl ServerConfig {
             query_budget: Duration::from_secs(120),
             results_max: 1_000_000,
             writer: false,
-            counter_sources: Vec::new(),
+            metric_sources: Vec::new(),
             shards: None,
         }
     }
@@ -93,7 +93,7 @@ impl State {
             }
         };
         let metrics = Metrics::new();
-        metrics.add_counter_sources(config.counter_sources.clone());
+        metrics.add_metric_sources(config.metric_sources.clone());
         let store = Arc::new(store);
         let history: Arc<dyn History> = match &config.shards {
             Some(Shards(shards)) => Arc::clone(shards),

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -335,6 +336,25 @@ enum Message {
 pub struct SubmitSink {
     tx: SyncSender<Message>,
     worker: JoinHandle<Outcome>,
+    stats: LiveStats,
+}
+
+/// The delivery thread's counters as of its last batch, readable from any thread (a live
+/// sensor's `/metrics`).
+#[derive(Clone, Debug, Default)]
+pub struct LiveStats(Arc<Mutex<SubmitStats>>);
+
+impl LiveStats {
+    pub fn snapshot(&self) -> SubmitStats {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, stats: &SubmitStats) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = stats.clone();
+    }
 }
 
 impl SubmitSink {
@@ -346,11 +366,18 @@ impl SubmitSink {
         let delivery = Delivery::open(&config, transport)?;
         let (tx, rx) = mpsc::sync_channel(QUEUED_FLUSHES);
         let drain_timeout = config.drain_timeout;
+        let stats = LiveStats::default();
+        let shared = stats.clone();
         let worker = std::thread::Builder::new()
             .name("dnsledger-submit".into())
-            .spawn(move || deliver(delivery, rx, drain_timeout))
+            .spawn(move || deliver(delivery, rx, drain_timeout, &shared))
             .map_err(SubmitError::Thread)?;
-        Ok(SubmitSink { tx, worker })
+        Ok(SubmitSink { tx, worker, stats })
+    }
+
+    /// The counters as the delivery goes on.
+    pub fn live_stats(&self) -> LiveStats {
+        self.stats.clone()
     }
 
     /// Ends the input: sends or spools what is left, retries the spool for the drain
@@ -385,7 +412,12 @@ impl ObservationSink for SubmitSink {
 }
 
 /// The thread's loop: new batches as they come, the spool whenever its backoff is over.
-fn deliver(mut delivery: Delivery, rx: Receiver<Message>, drain_timeout: Duration) -> Outcome {
+fn deliver(
+    mut delivery: Delivery,
+    rx: Receiver<Message>,
+    drain_timeout: Duration,
+    live: &LiveStats,
+) -> Outcome {
     loop {
         let message = match delivery.next_retry() {
             Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
@@ -406,9 +438,12 @@ fn deliver(mut delivery: Delivery, rx: Receiver<Message>, drain_timeout: Duratio
             }
             None => delivery.replay(),
         }
+        live.set(&delivery.stats);
     }
     delivery.drain(Instant::now() + drain_timeout);
-    delivery.finish()
+    let outcome = delivery.finish();
+    live.set(&outcome.stats);
+    outcome
 }
 
 #[cfg(test)]
@@ -472,6 +507,43 @@ mod tests {
         }]
     }
 
+    fn client(url: String) -> Box<dyn Transport> {
+        Box::new(
+            Client::new(&ClientConfig {
+                url,
+                key: "k".into(),
+                ca_cert: None,
+                timeout: Duration::from_secs(10),
+            })
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_running_sink_shows_its_counters_before_it_finishes() {
+        let accepted = r#"{"accepted":1,"batch":"x","duplicate":false}"#;
+        let (url, server) = scripted_server(vec![(200, accepted), (200, accepted)]);
+        let spool = tempfile::tempdir().unwrap();
+        let config = SubmitConfig {
+            sensor_id: "tap".into(),
+            spool: spool.path().to_path_buf(),
+            spool_max_bytes: 1 << 20,
+            drain_timeout: Duration::ZERO,
+        };
+        let mut sink = SubmitSink::start(config, client(url)).unwrap();
+        let live = sink.live_stats();
+        assert_eq!(live.snapshot(), SubmitStats::default());
+        for owner in ["a.example.", "b.example."] {
+            sink.accept(observation(owner)).unwrap();
+            sink.flush().unwrap();
+        }
+        let running = live.snapshot();
+        assert_eq!((running.batches_sent, running.observations_sent), (2, 2));
+        let outcome = sink.finish().unwrap();
+        assert_eq!(live.snapshot(), outcome.stats);
+        assert_eq!(server.join().unwrap().len(), 2);
+    }
+
     #[test]
     fn failed_batches_wait_in_order_keep_their_ids_and_condemned_ones_are_set_aside() {
         let new = r#"{"accepted":1,"batch":"x","duplicate":false}"#;
@@ -483,20 +555,13 @@ mod tests {
             (400, "line 1"),
         ]);
         let spool = tempfile::tempdir().unwrap();
-        let client = Client::new(&ClientConfig {
-            url,
-            key: "k".into(),
-            ca_cert: None,
-            timeout: Duration::from_secs(10),
-        })
-        .unwrap();
         let config = SubmitConfig {
             sensor_id: "tap".into(),
             spool: spool.path().to_path_buf(),
             spool_max_bytes: 1 << 20,
             drain_timeout: Duration::ZERO,
         };
-        let mut delivery = Delivery::open(&config, Box::new(client)).unwrap();
+        let mut delivery = Delivery::open(&config, client(url)).unwrap();
         delivery.submit(observation("a.example."));
         // Backing off after the 503: spooled behind the first without an attempt.
         delivery.submit(observation("b.example."));

@@ -27,7 +27,9 @@ use std::path::PathBuf;
 
 pub use batch::{Batch, BatchId};
 pub use client::{Ack, Client, ClientConfig, SendError, SUBMIT_PATH};
-pub use delivery::{Delivery, Outcome, SubmitConfig, SubmitSink, SubmitStats, Transport};
+pub use delivery::{
+    Delivery, LiveStats, Outcome, SubmitConfig, SubmitSink, SubmitStats, Transport,
+};
 pub use spool::{Spool, SpoolError};
 
 /// Why submission cannot start.

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use dnsledger_cluster::status::Status;
 use dnsledger_cluster::{ConsumeConfig, Consumer, Credentials, NatsConfig};
-use dnsledger_server::CounterSource;
+use dnsledger_server::MetricSource;
 
 use crate::exit;
 
@@ -86,16 +86,23 @@ impl ConsumeArgs {
     }
 }
 
-/// The source of a consumer's counters (`cluster.*`) for `/metrics`.
-pub fn counter_source(consumer: &Consumer) -> CounterSource {
+/// A consumer's metrics (`cluster.*`) for `/metrics`: its counters, and its lag (the
+/// batches not yet acknowledged) as a gauge.
+pub fn metric_sources(consumer: &Consumer) -> [MetricSource; 2] {
+    /// The one reading that goes down as well as up.
+    const LAG: &str = "lag_batches";
     let read = consumer.stats_reader();
-    CounterSource::new(move || {
+    let counters = MetricSource::counters(move || {
         read()
             .counters()
             .into_iter()
+            .filter(|(name, _)| *name != LAG)
             .map(|(name, value)| (format!("cluster.{name}"), value))
             .collect()
-    })
+    });
+    let read = consumer.stats_reader();
+    let lag = MetricSource::gauges(move || vec![(format!("cluster.{LAG}"), read().lag_batches)]);
+    [counters, lag]
 }
 
 #[derive(Args, Debug)]

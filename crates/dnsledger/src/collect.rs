@@ -20,7 +20,7 @@ use clap::Args;
 use dnsledger_dnstap::Receiver;
 use dnsledger_live::LiveCapture;
 use dnsledger_sensor::{Sensor, SensorConfig};
-use dnsledger_server::CounterSource;
+use dnsledger_server::MetricSource;
 use dnsledger_store::Store;
 use tokio::sync::Notify;
 
@@ -54,9 +54,9 @@ impl Published {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = counters;
     }
 
-    fn source(&self) -> CounterSource {
+    fn source(&self) -> MetricSource {
         let published = self.clone();
-        CounterSource::new(move || {
+        MetricSource::counters(move || {
             published
                 .0
                 .lock()
@@ -126,7 +126,7 @@ impl<'a> Collectors<'a> {
     }
 
     /// Where `/metrics` reads the collectors' counters.
-    pub fn counter_sources(&self) -> Vec<CounterSource> {
+    pub fn metric_sources(&self) -> Vec<MetricSource> {
         let published = self.collectors.iter().map(|c| c.published.source());
         published.collect()
     }

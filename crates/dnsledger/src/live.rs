@@ -16,6 +16,7 @@ use dnsledger_capture::DecoderConfig;
 use dnsledger_live::{metrics, Filter, LiveCapture, LiveConfig, Totals};
 use dnsledger_rrset::ObservationSink;
 use dnsledger_sensor::SensorConfig;
+use dnsledger_submit::{LiveStats, SubmitStats};
 
 use crate::output::OutputSink;
 use crate::sensor_cmd::write_stats_json;
@@ -75,7 +76,7 @@ impl LiveRun<'_> {
         let stop = crate::stop_on_signals()?;
         let snapshot = Arc::new(Mutex::new(Totals::default()));
         if let Some(address) = self.metrics_listen {
-            serve_metrics(address, Arc::clone(&snapshot))?;
+            serve_metrics(address, Arc::clone(&snapshot), output.live_stats())?;
         }
         announce("dnsledger sensor", &capture, args, interface);
         let (output, totals) = run_capture(capture, interface, output, &stop, |totals| {
@@ -148,12 +149,35 @@ fn live_config(
     config
 }
 
-fn serve_metrics(address: SocketAddr, snapshot: Arc<Mutex<Totals>>) -> Result<()> {
+/// `/metrics`: the capture's counters as of the last flush, and a submission's as it goes.
+/// A submission's counters as `submit.*`.
+fn submit_counters<'a>(
+    counters: &'a [(&'static str, u64)],
+) -> impl Iterator<Item = (String, u64)> + 'a {
+    counters.iter().map(|(n, v)| (format!("submit.{n}"), *v))
+}
+
+fn with_submission(
+    mut counters: Vec<(String, u64)>,
+    submitted: Option<&SubmitStats>,
+) -> Vec<(String, u64)> {
+    if let Some(stats) = submitted {
+        counters.extend(submit_counters(&stats.counters()));
+    }
+    counters
+}
+
+fn serve_metrics(
+    address: SocketAddr,
+    snapshot: Arc<Mutex<Totals>>,
+    submission: Option<LiveStats>,
+) -> Result<()> {
     let listener = TcpListener::bind(address).with_context(|| format!("listening on {address}"))?;
     let bound = listener.local_addr()?;
     metrics::serve(listener, move || {
         let totals = snapshot.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        metrics::prometheus_text(&totals.counters())
+        let submitted = submission.as_ref().map(LiveStats::snapshot);
+        metrics::prometheus_text(&with_submission(totals.counters(), submitted.as_ref()))
     })
     .context("starting the metrics thread")?;
     eprintln!("dnsledger sensor: metrics at http://{bound}/metrics");
@@ -168,7 +192,7 @@ pub fn report(
     json_path: Option<&Path>,
 ) -> Result<()> {
     let mut all = totals.counters();
-    all.extend(submit.iter().map(|(n, v)| (format!("submit.{n}"), *v)));
+    all.extend(submit_counters(submit));
     let mut err = std::io::stderr().lock();
     writeln!(err, "{}", totals.status_line(interface))?;
     for (name, value) in all.iter().filter(|(_, v)| *v > 0) {

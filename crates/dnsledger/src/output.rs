@@ -15,7 +15,9 @@ use dnsledger_cluster::Publisher;
 use dnsledger_rrset::{CofSink, Observation, ObservationSink, SinkError};
 use dnsledger_store::keys::Source;
 use dnsledger_store::{Access, Store, StoreSink};
-use dnsledger_submit::{Client, ClientConfig, Outcome, SubmitConfig, SubmitSink, Transport};
+use dnsledger_submit::{
+    Client, ClientConfig, LiveStats, Outcome, SubmitConfig, SubmitSink, Transport,
+};
 
 use crate::cluster_cmd::NatsArgs;
 use crate::exit;
@@ -183,6 +185,14 @@ impl OutputSink {
                         dir.display()
                     )
                 }),
+        }
+    }
+
+    /// A submission's counters as it goes on (`/metrics` of a live sensor).
+    pub fn live_stats(&self) -> Option<LiveStats> {
+        match self {
+            OutputSink::Submit(sink) => Some(sink.live_stats()),
+            OutputSink::Cof(_) | OutputSink::Store(_) => None,
         }
     }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{ArgGroup, Args};
 use dnsledger_cluster::{ConsumeConfig, Consumer, Router, ShardsFile};
-use dnsledger_server::{CounterSource, Server, ServerConfig, Shards};
+use dnsledger_server::{MetricSource, Server, ServerConfig, Shards};
 use tokio::sync::Notify;
 
 use crate::cluster_cmd::{self, ConsumeArgs};
@@ -95,8 +95,8 @@ impl ServeArgs {
             let router = Arc::new(router);
             let counting = Arc::clone(&router);
             config
-                .counter_sources
-                .push(CounterSource::new(move || counting.counters()));
+                .metric_sources
+                .push(MetricSource::counters(move || counting.counters()));
             config.shards = Some(Shards(router));
         }
         Ok(config)
@@ -127,14 +127,14 @@ fn serve_collecting(
 ) -> Result<u8> {
     if let Some(collectors) = &collectors {
         config.writer = true;
-        config.counter_sources = collectors.counter_sources();
+        config.metric_sources = collectors.metric_sources();
     }
     let mut consumer = consume.map(Consumer::new);
     if let Some(consumer) = &consumer {
         config.writer = true;
         config
-            .counter_sources
-            .push(cluster_cmd::counter_source(consumer));
+            .metric_sources
+            .extend(cluster_cmd::metric_sources(consumer));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

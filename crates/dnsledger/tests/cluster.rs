@@ -306,6 +306,16 @@ fn shards_and_a_replica_end_with_exactly_the_single_box_store_through_node_failu
         metric(&replica, "dnsledger_cluster_batches_rejected_total"),
         0
     );
+    // The lag is a gauge: it comes back down to 0 once the node has caught up.
+    let (_, exposition) = http_get(&format!("{}/metrics", replica.url), None);
+    assert!(
+        exposition.contains("# TYPE dnsledger_cluster_lag_batches gauge\n"),
+        "{exposition}"
+    );
+    wait_for("the replica's lag gauge to read 0", || {
+        let (_, exposition) = http_get(&format!("{}/metrics", replica.url), None);
+        exposition.contains("\ndnsledger_cluster_lag_batches 0\n")
+    });
 
     let status_report = || {
         let (status, report, stderr) = run(&[
