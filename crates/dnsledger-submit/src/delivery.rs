@@ -507,6 +507,16 @@ mod tests {
         }]
     }
 
+    /// Sensor `tap`, spooling into `spool`, not waiting for the spool at the end.
+    fn config(spool: &std::path::Path) -> SubmitConfig {
+        SubmitConfig {
+            sensor_id: "tap".into(),
+            spool: spool.to_path_buf(),
+            spool_max_bytes: 1 << 20,
+            drain_timeout: Duration::ZERO,
+        }
+    }
+
     fn client(url: String) -> Box<dyn Transport> {
         Box::new(
             Client::new(&ClientConfig {
@@ -524,12 +534,7 @@ mod tests {
         let accepted = r#"{"accepted":1,"batch":"x","duplicate":false}"#;
         let (url, server) = scripted_server(vec![(200, accepted), (200, accepted)]);
         let spool = tempfile::tempdir().unwrap();
-        let config = SubmitConfig {
-            sensor_id: "tap".into(),
-            spool: spool.path().to_path_buf(),
-            spool_max_bytes: 1 << 20,
-            drain_timeout: Duration::ZERO,
-        };
+        let config = config(spool.path());
         let mut sink = SubmitSink::start(config, client(url)).unwrap();
         let live = sink.live_stats();
         assert_eq!(live.snapshot(), SubmitStats::default());
@@ -555,12 +560,7 @@ mod tests {
             (400, "line 1"),
         ]);
         let spool = tempfile::tempdir().unwrap();
-        let config = SubmitConfig {
-            sensor_id: "tap".into(),
-            spool: spool.path().to_path_buf(),
-            spool_max_bytes: 1 << 20,
-            drain_timeout: Duration::ZERO,
-        };
+        let config = config(spool.path());
         let mut delivery = Delivery::open(&config, client(url)).unwrap();
         delivery.submit(observation("a.example."));
         // Backing off after the 503: spooled behind the first without an attempt.

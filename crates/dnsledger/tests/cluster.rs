@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::router::{assert_same_answers, every_query_form, router_key, shards_file};
-use common::server::{add_key, http_get, run, TestServer};
+use common::server::{add_key, http_get, metric_value as metric, run, TestServer};
 use common::{fixture, scratch_dir};
 
 /// (sensor id, capture): the third taps the same traffic as the first (two sensors on one
@@ -182,15 +182,6 @@ fn sorted_lines(text: &str) -> Vec<String> {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines.sort();
     lines
-}
-
-/// The value of a `/metrics` line `NAME VALUE` (0 when absent).
-fn metric(server: &TestServer, name: &str) -> u64 {
-    let (status, body) = http_get(&format!("{}/metrics", server.url), None);
-    assert_eq!(status, 200);
-    body.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .map_or(0, |v| v.trim().parse::<f64>().unwrap() as u64)
 }
 
 /// Waits until `done` holds, or fails with `what`.

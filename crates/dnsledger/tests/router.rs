@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 
 use common::router::{assert_same_answers, every_query_form, router_key, shards_file};
-use common::server::{add_key, http_get, run, TestServer};
+use common::server::{add_key, http_get, metric_value as metric, run, TestServer};
 use common::{fixture, scratch_dir};
 
 fn ingest(db: &Path, captures: &[&str]) {
@@ -25,14 +25,6 @@ fn ingest(db: &Path, captures: &[&str]) {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (status, _, stderr) = run(&args);
     assert_eq!(status, 0, "ingest failed: {stderr}");
-}
-
-fn metric(server: &TestServer, name: &str) -> u64 {
-    let (status, body) = http_get(&format!("{}/metrics", server.url), None);
-    assert_eq!(status, 200);
-    body.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .map_or(0, |v| v.trim().parse::<f64>().unwrap() as u64)
 }
 
 #[test]

@@ -131,6 +131,15 @@ impl Drop for TestServer {
     }
 }
 
+/// The value of `server`'s `/metrics` line `NAME VALUE` (0 when absent).
+pub fn metric_value(server: &TestServer, name: &str) -> u64 {
+    let (status, body) = http_get(&format!("{}/metrics", server.url), None);
+    assert_eq!(status, 200);
+    body.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .map_or(0, |v| v.trim().parse::<f64>().unwrap() as u64)
+}
+
 /// GET `url` with `key` (if any) in X-API-Key: (status, body). Refusals are answers too.
 pub fn http_get(url: &str, key: Option<&str>) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
