@@ -96,8 +96,8 @@ async fn dispatch(
     if state.is_router() && reads_local_store_only(&route) {
         return Err(Refusal::new(
             StatusCode::NOT_IMPLEMENTED,
-            "a router answers lookups, summaries, flex, CIRCL and zone queries; ask a shard \
-             for its statistics and new-name feed",
+            "a router answers lookups, summaries, flex, CIRCL, zone and statistics-history \
+             queries; ask a shard for its size and new-name feed",
         ));
     }
     match route {
@@ -145,7 +145,7 @@ async fn dispatch(
 /// Endpoints that read more of the local store than its rows (its size, the new-name log),
 /// which a router's store does not hold.
 fn reads_local_store_only(route: &Route) -> bool {
-    matches!(route, Route::Stats | Route::StatsHistory | Route::NewNames)
+    matches!(route, Route::Stats | Route::NewNames)
 }
 
 /// The endpoint label of metrics and the audit log: a fixed, small set.

@@ -45,7 +45,7 @@ impl TrendsCache {
         let scanning = Arc::clone(state);
         let scanned = tokio::task::spawn_blocking(move || {
             let deadline = Instant::now() + scanning.config.query_budget;
-            scanning.store.trends(deadline)
+            dnsledger_store::trends(&*scanning.history, deadline)
         })
         .await
         .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "the scan stopped"))?;

@@ -73,6 +73,9 @@ pub enum StoreError {
     },
     #[error("the query ran past its time budget after reading {scanned} rows")]
     OutOfTime { scanned: u64 },
+    /// The history would not run a request (a router's shards refused it).
+    #[error("refused: {0}")]
+    Refused(String),
     /// A shard of a routed history did not answer as it should.
     #[error("shard {shard}: {what}")]
     Shard { shard: String, what: String },

@@ -34,4 +34,4 @@ pub use query::{
     TypeFilter,
 };
 pub use transit::{write_end, write_row, Frame, FrameReader, TransitEnd, TransitError};
-pub use trends::{DayTrend, Trends};
+pub use trends::{trends, DayTrend, Trends};

@@ -19,10 +19,11 @@ use std::time::Instant;
 
 use dnsledger_wire::{is_dnssec_type, push_name_text, rtype};
 
+use crate::history::{History, RowRequest, Selection, Shape};
 use crate::keys::Source;
 use crate::query::{Family, Row};
 use crate::value::DAY;
-use crate::{Store, StoreError};
+use crate::StoreError;
 
 /// What happened on one day (`day` = its midnight, seconds since the epoch).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -52,22 +53,30 @@ pub struct Trends {
     pub rows_scanned: u64,
 }
 
-impl Store {
-    /// Computes the trends of everything stored, stopping with [`StoreError::OutOfTime`]
-    /// once `deadline` has passed.
-    pub fn trends(&self, deadline: Instant) -> Result<Trends, StoreError> {
-        let mut builder = Builder::default();
-        let mut rows = self
-            .all_rows(Family::RRsets)
-            .with_activity()
-            .with_deadline(deadline);
-        for row in rows.by_ref() {
-            builder.add(&row?);
-        }
-        let mut trends = builder.finish();
-        trends.rows_scanned = rows.counters().scanned;
-        Ok(trends)
+/// Computes the trends of everything `history` holds (a store, or a router's shards: the
+/// rows come in the same order), stopping with [`StoreError::OutOfTime`] once `deadline`
+/// has passed.
+pub fn trends(history: &dyn History, deadline: Instant) -> Result<Trends, StoreError> {
+    let request = RowRequest {
+        shape: Shape {
+            periods: false,
+            activity: true,
+        },
+        deadline: Some(deadline),
+        ..RowRequest::new(Selection::Family(Family::RRsets))
+    };
+    let rows = history
+        .rows(&request)
+        .map_err(|refused| StoreError::Refused(refused.0))?;
+    let mut builder = Builder::default();
+    let mut scanned = 0;
+    for row in rows {
+        builder.add(&row?);
+        scanned += 1;
     }
+    let mut trends = builder.finish();
+    trends.rows_scanned = scanned;
+    Ok(trends)
 }
 
 /// The days a row was active on.
@@ -291,7 +300,7 @@ mod tests {
     #[test]
     fn trends_count_new_names_domains_ipv6_and_signed_delegations_per_day() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db"), crate::Access::ReadWrite).unwrap();
+        let store = crate::Store::open(&dir.path().join("db"), crate::Access::ReadWrite).unwrap();
         let batch = vec![
             observation(
                 "www.example.com.",
@@ -335,9 +344,7 @@ mod tests {
         )];
         store.write(&[(Source::ZoneFile, &zone_row)], None).unwrap();
 
-        let trends = store
-            .trends(Instant::now() + std::time::Duration::from_secs(60))
-            .unwrap();
+        let trends = trends(&store, Instant::now() + std::time::Duration::from_secs(60)).unwrap();
         let day = |n: i64| {
             trends
                 .days

@@ -47,7 +47,7 @@ pub fn dump(args: &DumpArgs) -> Result<u8> {
 fn history(store: &Store, args: &StatsArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     let no_deadline = std::time::Instant::now() + std::time::Duration::from_secs(u32::MAX.into());
-    let trends = store.trends(no_deadline)?;
+    let trends = dnsledger_store::trends(store, no_deadline)?;
     let answer = dnsledger_query::trends::trends_json(&trends, args.days, args.tlds);
     writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
     Ok(exit::OK)

@@ -93,8 +93,12 @@ fn a_router_over_two_shards_answers_every_query_form_as_one_store_holding_both()
     let (status, _) = http_get(&format!("{}{wide}", router.url), Some(&router_capped));
     assert_eq!(status, 429);
 
-    // A router has no rows, no statistics and no feed of its own.
-    for path in ["/internal/v1/rows/all/rrsets", "/api/v1/stats"] {
+    // A router has no rows, no size and no new-name feed of its own.
+    for path in [
+        "/internal/v1/rows/all/rrsets",
+        "/api/v1/stats",
+        "/api/v1/stream/new",
+    ] {
         let (status, body) = http_get(&format!("{}{path}", router.url), Some(&analyst_key));
         assert!(status == 404 || status == 501, "{path}: {status} {body}");
     }

@@ -91,6 +91,7 @@ pub fn every_query_form(dump: &str) -> Vec<String> {
         format!("/pdns/query/{owner}"),
         format!("/pdns/query/{address}"),
         format!("/api/v1/zone/{zone}"),
+        "/api/v1/stats/history?days=3660&tlds=100".to_string(),
         "/dnsdb/v2/lookup/rrset/name/www.*.com".to_string(),
     ];
     // The parameters on the widest lookups: offsets and limits cut the merged order.
