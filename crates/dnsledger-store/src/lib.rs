@@ -10,8 +10,9 @@
 //! [`ObservationSink`](dnsledger_rrset::ObservationSink) impl of [`StoreSink`]).
 //!
 //! Main types: [`Store`], [`StoreSink`], [`keys`] (encoding), [`value`] (the merge and the
-//! per-day activity), [`Trends`] (the statistics pages' one full scan), [`History`] (what answers read
-//! rows from: this store or a shard router) and the transit frames ([`Frame`]) (rows between them).
+//! per-day activity), [`History`] (what answers read rows from: this store, or a router
+//! over shard stores), [`Frame`] (rows in transit from a shard to a router), [`trends`]
+//! (the statistics pages' one full scan of a history).
 
 mod db;
 mod history;
