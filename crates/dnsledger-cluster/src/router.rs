@@ -36,13 +36,15 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How much of a refusal's text is kept.
 const MESSAGE_BYTES: u64 = 1024;
 
-/// One shard: a name for messages and metrics, the base URLs of its replicas, and the file
-/// holding the API key (scope query) the router presents to it.
+/// One shard: a name for messages and metrics, the base URLs of its replicas, the file
+/// holding the API key (scope query) the router presents to it, and for `https://` shards
+/// with a private CA or self-signed certificates, the PEM file of the roots to trust.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shard {
     pub name: String,
     pub urls: Vec<String>,
     pub key_file: PathBuf,
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A shards file: the shards a router asks.
@@ -61,7 +63,8 @@ pub struct ShardsFileError {
 
 impl ShardsFile {
     /// Reads lines `shard NAME URL [URL...]`, each using the key of the `key-file PATH`
-    /// line above it (relative to the shards file); `#` comments and blank lines allowed.
+    /// line above it and the roots of the `ca-file PATH` line above it, if any (paths
+    /// relative to the shards file); `#` comments and blank lines allowed.
     pub fn read(path: &Path) -> Result<ShardsFile, ShardsFileError> {
         let bad = |what: String| ShardsFileError {
             path: path.to_path_buf(),
@@ -72,12 +75,14 @@ impl ShardsFile {
         let dir = path.parent().unwrap_or(Path::new("."));
         for shard in &mut file.shards {
             shard.key_file = dir.join(&shard.key_file);
+            shard.ca_file = shard.ca_file.as_ref().map(|ca| dir.join(ca));
         }
         Ok(file)
     }
 
     pub fn parse(text: &str) -> Result<ShardsFile, String> {
         let mut key_file: Option<PathBuf> = None;
+        let mut ca_file: Option<PathBuf> = None;
         let mut shards: Vec<Shard> = Vec::new();
         for (number, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
@@ -86,12 +91,13 @@ impl ShardsFile {
             match words.as_slice() {
                 [] => {}
                 ["key-file", path] => key_file = Some(PathBuf::from(path)),
+                ["ca-file", path] => ca_file = Some(PathBuf::from(path)),
                 ["shard", name, urls @ ..] if !urls.is_empty() => {
                     if shards.iter().any(|s| s.name == *name) {
                         return Err(at(&format!("shard {name:?} named twice")));
                     }
                     if let Some(url) = urls.iter().find(|u| !is_http_url(u)) {
-                        return Err(at(&format!("{url:?} is not an http:// URL")));
+                        return Err(at(&format!("{url:?} is not an http:// or https:// URL")));
                     }
                     let Some(key_file) = key_file.clone() else {
                         return Err(at("a shard before any `key-file PATH` line"));
@@ -103,9 +109,14 @@ impl ShardsFile {
                             .map(|u| u.trim_end_matches('/').into())
                             .collect(),
                         key_file,
+                        ca_file: ca_file.clone(),
                     });
                 }
-                _ => return Err(at("expected `key-file PATH` or `shard NAME URL [URL...]`")),
+                _ => {
+                    return Err(at(
+                        "expected `key-file PATH`, `ca-file PATH` or `shard NAME URL [URL...]`",
+                    ))
+                }
             }
         }
         if shards.is_empty() {
@@ -113,6 +124,25 @@ impl ShardsFile {
         }
         Ok(ShardsFile { shards })
     }
+}
+
+/// The HTTP client of one shard: errors as answers, no redirects, bounded waits, and the
+/// shard's own roots when it has a CA file.
+fn agent(shard: &Shard) -> Result<ureq::Agent, ShardsFileError> {
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_recv_response(Some(ANSWER_TIMEOUT))
+        .user_agent(concat!("dnsledger-router/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &shard.ca_file {
+        let roots = dnsledger_submit::root_certs(path).map_err(|e| ShardsFileError {
+            path: path.clone(),
+            what: e.to_string(),
+        })?;
+        config = config.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build());
+    }
+    Ok(config.build().into())
 }
 
 fn read_key(path: &Path) -> Result<String, ShardsFileError> {
@@ -128,8 +158,10 @@ fn read_key(path: &Path) -> Result<String, ShardsFileError> {
 }
 
 fn is_http_url(text: &str) -> bool {
-    text.strip_prefix("http://")
-        .is_some_and(|rest| !rest.is_empty())
+    ["http://", "https://"].iter().any(|scheme| {
+        text.strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty())
+    })
 }
 
 /// What the router counts, per shard, for `/metrics`.
@@ -146,10 +178,10 @@ struct ShardCounters {
 /// Asks the shards and merges their rows.
 pub struct Router {
     shards: Vec<Shard>,
-    /// Each shard's key, in the order of `shards`.
+    /// Each shard's key and HTTP client (its trusted roots), in the order of `shards`.
     keys: Vec<String>,
+    agents: Vec<ureq::Agent>,
     counters: Vec<Arc<ShardCounters>>,
-    agent: ureq::Agent,
 }
 
 impl Router {
@@ -160,19 +192,12 @@ impl Router {
             .iter()
             .map(|shard| read_key(&shard.key_file))
             .collect::<Result<_, _>>()?;
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .timeout_recv_response(Some(ANSWER_TIMEOUT))
-            .user_agent(concat!("dnsledger-router/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agents = file.shards.iter().map(agent).collect::<Result<_, _>>()?;
         Ok(Router {
             counters: file.shards.iter().map(|_| Arc::default()).collect(),
             shards: file.shards.clone(),
             keys,
-            agent,
+            agents,
         })
     }
 
@@ -216,7 +241,7 @@ impl History for Router {
                 shard: shard.clone(),
                 target: target.clone(),
                 key: self.keys[index].clone(),
-                agent: self.agent.clone(),
+                agent: self.agents[index].clone(),
                 counters: Arc::clone(&self.counters[index]),
             };
             self.counters[index]
@@ -529,7 +554,8 @@ mod tests {
              key-file a.key\n\
              shard a http://10.0.0.1:8053/\n\
              key-file b.key\n\
-             shard b http://10.0.0.2:8053 http://10.0.0.3:8053  # replica\n",
+             ca-file private-ca.pem\n\
+             shard b https://10.0.0.2:8053 https://10.0.0.3:8053  # replica\n",
         )
         .unwrap();
         assert_eq!(
@@ -539,11 +565,16 @@ mod tests {
                     name: "a".into(),
                     urls: vec!["http://10.0.0.1:8053".into()],
                     key_file: "a.key".into(),
+                    ca_file: None,
                 },
                 Shard {
                     name: "b".into(),
-                    urls: vec!["http://10.0.0.2:8053".into(), "http://10.0.0.3:8053".into()],
+                    urls: vec![
+                        "https://10.0.0.2:8053".into(),
+                        "https://10.0.0.3:8053".into()
+                    ],
                     key_file: "b.key".into(),
+                    ca_file: Some("private-ca.pem".into()),
                 },
             ]
         );
@@ -558,7 +589,7 @@ mod tests {
             ),
             (
                 "key-file k\nshard a ftp://h\n",
-                "line 2: \"ftp://h\" is not an http:// URL",
+                "line 2: \"ftp://h\" is not an http:// or https:// URL",
             ),
             (
                 "key-file k\nshard a http://h:1\nshard a http://h:2\n",
@@ -567,7 +598,7 @@ mod tests {
             ("key-file k\n", "no `shard NAME URL` line"),
             (
                 "key-file k\nshard a\n",
-                "line 2: expected `key-file PATH` or `shard NAME URL [URL...]`",
+                "line 2: expected `key-file PATH`, `ca-file PATH` or `shard NAME URL [URL...]`",
             ),
         ] {
             assert_eq!(ShardsFile::parse(text), Err(expected.to_string()), "{text}");

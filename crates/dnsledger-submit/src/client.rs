@@ -117,8 +117,9 @@ impl Transport for Client {
     }
 }
 
-/// The certificates of a PEM file, as the only roots trusted.
-fn root_certs(path: &Path) -> Result<RootCerts, SubmitError> {
+/// The certificates of a PEM file, as the only roots trusted (a private CA, a self-signed
+/// server): for submissions, and for a router's shards.
+pub fn root_certs(path: &Path) -> Result<RootCerts, SubmitError> {
     let bad = |what: String| SubmitError::CaCert {
         path: path.to_path_buf(),
         what,

@@ -26,7 +26,7 @@ mod spool;
 use std::path::PathBuf;
 
 pub use batch::{Batch, BatchId};
-pub use client::{Ack, Client, ClientConfig, SendError, SUBMIT_PATH};
+pub use client::{root_certs, Ack, Client, ClientConfig, SendError, SUBMIT_PATH};
 pub use delivery::{
     Delivery, LiveStats, Outcome, SubmitConfig, SubmitSink, SubmitStats, Transport,
 };

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::router::{assert_same_answers, every_query_form, router_key, shards_file};
+use common::router::{assert_same_answers, every_query_form, router_key, shards_file, ShardLine};
 use common::server::{add_key, http_get, metric_value as metric, run, TestServer};
 use common::{fixture, scratch_dir};
 
@@ -278,8 +278,18 @@ fn shards_and_a_replica_end_with_exactly_the_single_box_store_through_node_failu
     let file = shards_file(
         &dir,
         &[
-            ("s0", vec![shard0.url.clone()], shard_keys[0].clone()),
-            ("s1", vec![shard1.url.clone()], shard_keys[1].clone()),
+            ShardLine {
+                name: "s0",
+                urls: vec![shard0.url.clone()],
+                key: shard_keys[0].clone(),
+                ca_file: None,
+            },
+            ShardLine {
+                name: "s1",
+                urls: vec![shard1.url.clone()],
+                key: shard_keys[1].clone(),
+                ca_file: None,
+            },
         ],
     );
     let router = TestServer::start(&router_db, &["--shards", file.to_str().unwrap()]);

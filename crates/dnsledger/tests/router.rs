@@ -1,17 +1,17 @@
 //! The router (`serve --shards`): two shards each holding part of the observations of the
 //! same RRsets (two captures of overlapping traffic, ingested apart) answer through the
 //! router exactly as one store that ingested both, for every query form and parameter: the
-//! router merges rows at the same position the way the store merges. A shard listed behind
-//! a dead address first fails over to its replica; a shard that is down ends answers with
+//! router merges rows at the same position the way the store merges. A shard served over
+//! HTTPS (a private CA) and listed behind a dead address first fails over to its replica; a shard that is down ends answers with
 //! `failed` and its name; row caps and quotas are the router's keys'.
 
 mod common;
 
 use std::path::Path;
 
-use common::router::{assert_same_answers, every_query_form, router_key, shards_file};
+use common::router::{assert_same_answers, every_query_form, router_key, shards_file, ShardLine};
 use common::server::{add_key, http_get, metric_value as metric, run, TestServer};
-use common::{fixture, scratch_dir};
+use common::{fixture, scratch_dir, test_certificates};
 
 fn ingest(db: &Path, captures: &[&str]) {
     let mut args = vec![
@@ -49,17 +49,34 @@ fn a_router_over_two_shards_answers_every_query_form_as_one_store_holding_both()
     let shard_keys = shard_dbs.each_ref().map(|db| router_key(db));
     let single = TestServer::start(&single_db, &[]);
     let shard0 = TestServer::start(&shard_dbs[0], &[]);
-    let shard1 = TestServer::start(&shard_dbs[1], &[]);
+    // Shard 1 serves HTTPS with a certificate of a private CA.
+    let (ca, cert, tls_key) = test_certificates(&dir);
+    let shard1 = TestServer::start(
+        &shard_dbs[1],
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            tls_key.to_str().unwrap(),
+        ],
+    );
+    assert!(shard1.url.starts_with("https://"), "{}", shard1.url);
     // Nothing listens on port 1: the router fails over to shard 1's second address.
     let file = shards_file(
         &dir,
         &[
-            ("s0", vec![shard0.url.clone()], shard_keys[0].clone()),
-            (
-                "s1",
-                vec!["http://127.0.0.1:1".into(), shard1.url.clone()],
-                shard_keys[1].clone(),
-            ),
+            ShardLine {
+                name: "s0",
+                urls: vec![shard0.url.clone()],
+                key: shard_keys[0].clone(),
+                ca_file: None,
+            },
+            ShardLine {
+                name: "s1",
+                urls: vec!["https://127.0.0.1:1".into(), shard1.url.clone()],
+                key: shard_keys[1].clone(),
+                ca_file: Some(ca),
+            },
         ],
     );
     let router = TestServer::start(&router_db, &["--shards", file.to_str().unwrap()]);

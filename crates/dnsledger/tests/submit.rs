@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::server::{add_key, run, testbed_store, TestServer};
-use common::{fixture, scratch_dir};
+use common::{fixture, scratch_dir, test_certificates};
 
 const CAPTURE: &str = "testbed/run3_attack.resolver_auth.pcap.gz";
 /// Small flushes: the capture becomes a few dozen batches, so order and resends matter.
@@ -446,67 +446,4 @@ fn db_output_writes_a_local_store() {
     ]);
     assert_eq!(status, 0, "{stderr}");
     assert_eq!(dump(&db), expected);
-}
-
-/// A private CA and a server certificate it signed for 127.0.0.1 (Debian's openssl): the
-/// CA file for the sensor, the certificate and key for the server.
-fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
-    let (ca, ca_key, cert, key) = (
-        path("ca.pem"),
-        path("ca.key"),
-        path("cert.pem"),
-        path("key.pem"),
-    );
-    let (csr, extensions) = (path("server.csr"), path("server.ext"));
-    std::fs::write(
-        &extensions,
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    let new_key = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let steps: [Vec<&str>; 3] = [
-        [
-            &["req", "-x509"][..],
-            &new_key,
-            &["-subj", "/CN=test-ca", "-days", "1"],
-        ]
-        .concat(),
-        [&["req"][..], &new_key, &["-subj", "/CN=localhost"]].concat(),
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca,
-            "-CAkey",
-            &ca_key,
-            "-CAcreateserial",
-        ],
-    ];
-    let outputs: [&[&str]; 3] = [
-        &["-keyout", &ca_key, "-out", &ca],
-        &["-keyout", &key, "-out", &csr],
-        &["-days", "1", "-extfile", &extensions, "-out", &cert],
-    ];
-    for (step, output) in steps.iter().zip(outputs) {
-        let run = Command::new("openssl")
-            .args(step)
-            .args(output)
-            .output()
-            .expect("openssl (Debian's openssl package) makes the test certificates");
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-    }
-    (ca.into(), cert.into(), key.into())
 }

@@ -222,3 +222,66 @@ pub fn mentions_address(text: &str, address: &str) -> bool {
             && !after.is_some_and(|c| c.is_ascii_digit())
     })
 }
+
+/// A private CA and a server certificate it signed for 127.0.0.1 (Debian's openssl): the
+/// CA file for the sensor, the certificate and key for the server.
+pub fn test_certificates(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let (ca, ca_key, cert, key) = (
+        path("ca.pem"),
+        path("ca.key"),
+        path("cert.pem"),
+        path("key.pem"),
+    );
+    let (csr, extensions) = (path("server.csr"), path("server.ext"));
+    std::fs::write(
+        &extensions,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let new_key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let steps: [Vec<&str>; 3] = [
+        [
+            &["req", "-x509"][..],
+            &new_key,
+            &["-subj", "/CN=test-ca", "-days", "1"],
+        ]
+        .concat(),
+        [&["req"][..], &new_key, &["-subj", "/CN=localhost"]].concat(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+        ],
+    ];
+    let outputs: [&[&str]; 3] = [
+        &["-keyout", &ca_key, "-out", &ca],
+        &["-keyout", &key, "-out", &csr],
+        &["-days", "1", "-extfile", &extensions, "-out", &cert],
+    ];
+    for (step, output) in steps.iter().zip(outputs) {
+        let run = Command::new("openssl")
+            .args(step)
+            .args(output)
+            .output()
+            .expect("openssl (Debian's openssl package) makes the test certificates");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    (ca.into(), cert.into(), key.into())
+}

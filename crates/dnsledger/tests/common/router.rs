@@ -7,17 +7,27 @@ use serde_json::Value;
 
 use super::server::{add_key, http_get, TestServer};
 
-/// Writes a shards file for `shards` (name, base URLs, the key the router presents to it,
-/// see [`router_key`]) and returns its path.
-pub fn shards_file(dir: &Path, shards: &[(&str, Vec<String>, String)]) -> PathBuf {
+/// One shard line of a shards file.
+pub struct ShardLine {
+    pub name: &'static str,
+    pub urls: Vec<String>,
+    /// The key the router presents to it ([`router_key`]).
+    pub key: String,
+    /// The roots to trust for its `https://` addresses.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Writes a shards file for `shards` and returns its path.
+pub fn shards_file(dir: &Path, shards: &[ShardLine]) -> PathBuf {
     let mut text = String::from("# the shards of a test deployment\n");
-    for (name, urls, key) in shards {
-        let key_file = format!("{name}.key");
-        std::fs::write(dir.join(&key_file), key).unwrap();
-        text.push_str(&format!(
-            "key-file {key_file}\nshard {name} {}\n",
-            urls.join(" ")
-        ));
+    for shard in shards {
+        let key_file = format!("{}.key", shard.name);
+        std::fs::write(dir.join(&key_file), &shard.key).unwrap();
+        text.push_str(&format!("key-file {key_file}\n"));
+        if let Some(ca) = &shard.ca_file {
+            text.push_str(&format!("ca-file {}\n", ca.display()));
+        }
+        text.push_str(&format!("shard {} {}\n", shard.name, shard.urls.join(" ")));
     }
     let path = dir.join("shards.conf");
     std::fs::write(&path, text).unwrap();
