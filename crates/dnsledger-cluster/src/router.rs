@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use dnsledger_query::spec::lookup_path;
 use dnsledger_store::value::{self, Value};
 use dnsledger_store::{
-    Family, Frame, FrameReader, History, Position, QueryError, Row, RowRequest, RowStream,
-    Selection, StoreError, TimeFence, TransitEnd,
+    Family, FamilySize, Frame, FrameReader, History, Position, QueryError, Row, RowRequest,
+    RowStream, Selection, StoreError, TimeFence, TransitEnd,
 };
 
 /// Rows read ahead of the merge per shard: the memory bound of one routed answer.
@@ -268,6 +268,74 @@ impl History for Router {
         merge.open()?;
         Ok(Box::new(merge))
     }
+
+    /// The shards' sizes, summed per column family (in the first shard's order).
+    fn sizes(&self) -> Result<Vec<FamilySize>, StoreError> {
+        let mut summed: Vec<FamilySize> = Vec::new();
+        for index in 0..self.shards.len() {
+            for size in self.shard_sizes(index)? {
+                match summed.iter_mut().find(|s| s.name == size.name) {
+                    Some(sum) => {
+                        sum.estimated_keys += size.estimated_keys;
+                        sum.estimated_bytes += size.estimated_bytes;
+                    }
+                    None => summed.push(size),
+                }
+            }
+        }
+        Ok(summed)
+    }
+}
+
+impl Router {
+    /// One shard's `/api/v1/stats`, at the first of its addresses that answers.
+    fn shard_sizes(&self, index: usize) -> Result<Vec<FamilySize>, StoreError> {
+        let shard = &self.shards[index];
+        let failed = |what: String| StoreError::Shard {
+            shard: shard.name.clone(),
+            what,
+        };
+        let mut last_error = String::from("no address");
+        for url in &shard.urls {
+            let answer = self.agents[index]
+                .get(format!("{url}/api/v1/stats"))
+                .header("X-API-Key", &self.keys[index])
+                .call();
+            match answer {
+                Ok(mut response) if response.status() == 200 => {
+                    let body: serde_json::Value =
+                        serde_json::from_reader(response.body_mut().as_reader())
+                            .map_err(|e| failed(format!("{url}: {e}")))?;
+                    return Ok(family_sizes(&body));
+                }
+                Ok(mut response) => {
+                    let status = response.status().as_u16();
+                    last_error =
+                        format!("{url} answered {status}: {}", refusal_text(&mut response));
+                }
+                Err(error) => last_error = format!("{url}: {error}"),
+            }
+        }
+        Err(failed(last_error))
+    }
+}
+
+/// The column families of a `/api/v1/stats` answer.
+fn family_sizes(body: &serde_json::Value) -> Vec<FamilySize> {
+    let number = |value: &serde_json::Value, field: &str| value[field].as_u64().unwrap_or(0);
+    body["column_families"]
+        .as_object()
+        .map(|families| {
+            families
+                .iter()
+                .map(|(name, numbers)| FamilySize {
+                    name: name.clone(),
+                    estimated_keys: number(numbers, "estimated_keys"),
+                    estimated_bytes: number(numbers, "estimated_bytes"),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The path and query of the rows endpoint for `request`.

@@ -3,7 +3,6 @@
 
 use dnsledger_keys::Scope;
 use dnsledger_query::spec;
-use dnsledger_store::cf;
 use http::request::Parts;
 use http::{Response, StatusCode};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -79,21 +78,27 @@ pub fn key_info(
     ))
 }
 
-/// `/api/v1/stats`: estimated rows and bytes per column family.
+/// `/api/v1/stats`: estimated rows and bytes per column family (a router: its shards' sums).
 pub fn stats(
     state: &State,
     parts: &Parts,
     exchange: &mut Exchange,
 ) -> Result<Response<Body>, Refusal> {
     auth::identify(state, &parts.headers, Scope::Query, exchange)?;
-    let families: serde_json::Map<String, Value> = cf::ALL
-        .iter()
-        .map(|name| {
+    let sizes = state.history.sizes().map_err(|error| {
+        Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            format!("the sizes are unknown: {error}"),
+        )
+    })?;
+    let families: serde_json::Map<String, Value> = sizes
+        .into_iter()
+        .map(|size| {
             let numbers = json!({
-                "estimated_keys": state.store.estimated_keys(name),
-                "estimated_bytes": state.store.estimated_bytes(name),
+                "estimated_keys": size.estimated_keys,
+                "estimated_bytes": size.estimated_bytes,
             });
-            ((*name).to_string(), numbers)
+            (size.name, numbers)
         })
         .collect();
     Ok(json_response(

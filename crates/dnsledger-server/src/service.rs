@@ -96,8 +96,8 @@ async fn dispatch(
     if state.is_router() && reads_local_store_only(&route) {
         return Err(Refusal::new(
             StatusCode::NOT_IMPLEMENTED,
-            "a router answers lookups, summaries, flex, CIRCL, zone and statistics-history \
-             queries; ask a shard for its size and new-name feed",
+            "a router answers every query but the new-name feed, a log per store: follow each \
+             shard's",
         ));
     }
     match route {
@@ -142,10 +142,10 @@ async fn dispatch(
     }
 }
 
-/// Endpoints that read more of the local store than its rows (its size, the new-name log),
-/// which a router's store does not hold.
+/// Endpoints that read what a router's (empty) local store cannot stand in for: the
+/// new-name log.
 fn reads_local_store_only(route: &Route) -> bool {
-    matches!(route, Route::Stats | Route::NewNames)
+    matches!(route, Route::NewNames)
 }
 
 /// The endpoint label of metrics and the audit log: a fixed, small set.

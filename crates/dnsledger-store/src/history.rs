@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use crate::query::{Family, Lookup, QueryError, Row, Rows, TimeFence};
-use crate::{Store, StoreError};
+use crate::{cf, Store, StoreError};
 
 /// How lookup rows are shaped beyond DNSDB's default of one aggregate per row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,10 +64,21 @@ impl RowRequest {
 /// Rows in ascending position; an error ends them.
 pub type RowStream<'a> = Box<dyn Iterator<Item = Result<Row, StoreError>> + 'a>;
 
+/// The estimated size of one column family.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FamilySize {
+    pub name: String,
+    pub estimated_keys: u64,
+    pub estimated_bytes: u64,
+}
+
 /// Where answers read rows from.
 pub trait History: Send + Sync {
     /// The rows of `request`, or why the request cannot run (a 400 for an API client).
     fn rows(&self, request: &RowRequest) -> Result<RowStream<'_>, QueryError>;
+
+    /// RocksDB's estimates of every column family (`/api/v1/stats`), summed over stores.
+    fn sizes(&self) -> Result<Vec<FamilySize>, StoreError>;
 }
 
 impl Store {
@@ -88,5 +99,16 @@ impl Store {
 impl History for Store {
     fn rows(&self, request: &RowRequest) -> Result<RowStream<'_>, QueryError> {
         Ok(Box::new(self.request(request)?))
+    }
+
+    fn sizes(&self) -> Result<Vec<FamilySize>, StoreError> {
+        Ok(cf::ALL
+            .iter()
+            .map(|name| FamilySize {
+                name: (*name).to_string(),
+                estimated_keys: self.estimated_keys(name),
+                estimated_bytes: self.estimated_bytes(name),
+            })
+            .collect())
     }
 }

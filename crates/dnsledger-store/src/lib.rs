@@ -25,7 +25,7 @@ pub mod value;
 mod verify;
 
 pub use db::{cf, Access, Store, StoreError, StoreSink, FORMAT_VERSION};
-pub use history::{History, RowRequest, RowStream, Selection, Shape};
+pub use history::{FamilySize, History, RowRequest, RowStream, Selection, Shape};
 pub use novelty::{
     registered_domain_wire, NewName, NoveltyFilter, NoveltyKind, KNOWN_CACHE_NAMES,
     MAX_EVENTS_PER_READ,

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 
 use common::router::{assert_same_answers, every_query_form, router_key, shards_file, ShardLine};
-use common::server::{add_key, http_get, metric_value as metric, run, TestServer};
+use common::server::{add_key, http_get, https_get, metric_value as metric, run, TestServer};
 use common::{fixture, scratch_dir, test_certificates};
 
 fn ingest(db: &Path, captures: &[&str]) {
@@ -75,7 +75,7 @@ fn a_router_over_two_shards_answers_every_query_form_as_one_store_holding_both()
                 name: "s1",
                 urls: vec!["https://127.0.0.1:1".into(), shard1.url.clone()],
                 key: shard_keys[1].clone(),
-                ca_file: Some(ca),
+                ca_file: Some(ca.clone()),
             },
         ],
     );
@@ -110,15 +110,30 @@ fn a_router_over_two_shards_answers_every_query_form_as_one_store_holding_both()
     let (status, _) = http_get(&format!("{}{wide}", router.url), Some(&router_capped));
     assert_eq!(status, 429);
 
-    // A router has no rows, no size and no new-name feed of its own.
-    for path in [
-        "/internal/v1/rows/all/rrsets",
-        "/api/v1/stats",
-        "/api/v1/stream/new",
+    // A router has no rows and no new-name feed of its own.
+    for (path, expected) in [
+        ("/internal/v1/rows/all/rrsets", 404),
+        ("/api/v1/stream/new", 501),
     ] {
         let (status, body) = http_get(&format!("{}{path}", router.url), Some(&analyst_key));
-        assert!(status == 404 || status == 501, "{path}: {status} {body}");
+        assert_eq!(status, expected, "{path}: {body}");
     }
+    // Its sizes are its shards' sums.
+    let estimated_rrset_keys = |(status, body): (u16, String)| {
+        assert_eq!(status, 200, "{body}");
+        let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+        stats["column_families"]["rrset"]["estimated_keys"]
+            .as_u64()
+            .unwrap()
+    };
+    let stats = |server: &TestServer| format!("{}/api/v1/stats", server.url);
+    let shards_sum = estimated_rrset_keys(http_get(&stats(&shard0), Some(&shard_keys[0])))
+        + estimated_rrset_keys(https_get(&stats(&shard1), Some(&shard_keys[1]), &ca));
+    assert!(shards_sum > 0);
+    assert_eq!(
+        estimated_rrset_keys(http_get(&stats(&router), Some(&analyst_key))),
+        shards_sum
+    );
 
     // A shard down: the answer says which, instead of passing half the history off as whole.
     drop(shard0);

@@ -142,10 +142,23 @@ pub fn metric_value(server: &TestServer, name: &str) -> u64 {
 
 /// GET `url` with `key` (if any) in X-API-Key: (status, body). Refusals are answers too.
 pub fn http_get(url: &str, key: Option<&str>) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .build()
-        .into();
+        .build();
+    get_with(agent.into(), url, key)
+}
+
+/// [`http_get`] of an `https://` URL whose certificate the PEM roots in `ca` sign.
+pub fn https_get(url: &str, key: Option<&str>, ca: &Path) -> (u16, String) {
+    let roots = dnsledger_submit::root_certs(ca).unwrap();
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+        .build();
+    get_with(agent.into(), url, key)
+}
+
+fn get_with(agent: ureq::Agent, url: &str, key: Option<&str>) -> (u16, String) {
     let mut request = agent.get(url);
     if let Some(key) = key {
         request = request.header("X-API-Key", key);

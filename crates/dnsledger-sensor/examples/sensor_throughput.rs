@@ -1,0 +1,44 @@
+//! Profiling aid: the `dnsledger sensor --read` pipeline (capture reader, decoder, sensor,
+//! COF formatting into a discarding writer) over one capture, outside the binary, whose
+//! store dependency makes a release build take RocksDB's fifteen minutes: this one builds
+//! in about one, so `perf record` can follow every change. `scripts/bench` stays the
+//! measurement of record.
+//!
+//! `cargo run --release -p dnsledger-sensor --example sensor_throughput -- CAPTURE [HINTS]`
+
+use std::time::Instant;
+
+use dnsledger_capture::{CaptureReader, Decoder, DecoderConfig};
+use dnsledger_rrset::CofSink;
+use dnsledger_sensor::{RootHints, Sensor, SensorConfig};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let capture = args
+        .next()
+        .ok_or("usage: sensor_throughput CAPTURE [ROOT_HINTS]")?;
+    let mut config = SensorConfig::default();
+    if let Some(hints) = args.next() {
+        config.root_hints = RootHints::parse(&std::fs::read_to_string(hints)?)?;
+    }
+    let started = Instant::now();
+    let mut reader = CaptureReader::open(std::path::Path::new(&capture))?;
+    let mut decoder = Decoder::new(DecoderConfig::default());
+    let mut sensor = Sensor::new(config, CofSink::new(std::io::sink()));
+    let mut frames = 0u64;
+    while let Some(frame) = reader.next_frame()? {
+        decoder.decode(&frame, &mut |payload| {
+            // A discarding sink cannot fail.
+            let _ = sensor.handle(payload);
+        });
+        frames += 1;
+    }
+    let (_, stats) = sensor.finish()?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{frames} frames, {} RRsets written in {seconds:.3} s: {:.0} packets/s",
+        stats.rrsets_flushed,
+        frames as f64 / seconds
+    );
+    Ok(())
+}
