@@ -338,6 +338,27 @@ mod tests {
     }
 
     #[test]
+    fn every_mutation_and_cut_of_a_body_reads_to_an_end_without_panicking() {
+        let body = body(&[
+            Frame::Row(position(1), row(true, Some(b"\x03com\x00"))),
+            Frame::Row(position(2), row(false, None)),
+            Frame::End(TransitEnd::Complete),
+        ]);
+        let read_all = |bytes: &[u8]| {
+            let frames = FrameReader::new(bytes).count();
+            assert!(frames <= 3, "{frames} frames from {} bytes", bytes.len());
+        };
+        for at in 0..body.len() {
+            read_all(&body[..at]);
+            for flip in [0x01, 0x10, 0x80, 0xff] {
+                let mut mutated = body.clone();
+                mutated[at] ^= flip;
+                read_all(&mutated);
+            }
+        }
+    }
+
+    #[test]
     fn hostile_frames_are_refused_not_followed() {
         let mut huge = Vec::new();
         push_varint(&mut huge, MAX_FRAME + 1);
