@@ -177,34 +177,93 @@ struct ShardCounters {
 
 /// Asks the shards and merges their rows.
 pub struct Router {
-    shards: Vec<Shard>,
-    /// Each shard's key and HTTP client (its trusted roots), in the order of `shards`.
-    keys: Vec<String>,
-    agents: Vec<ureq::Agent>,
-    counters: Vec<Arc<ShardCounters>>,
+    shards: Vec<Arc<ShardClient>>,
+}
+
+/// One shard as the router reaches it: its addresses, key, HTTP client and counters.
+struct ShardClient {
+    shard: Shard,
+    key: String,
+    agent: ureq::Agent,
+    counters: ShardCounters,
+}
+
+/// What asking a shard's addresses in turn came to.
+enum Answer {
+    /// An address answered 200: its body.
+    Body(ureq::Body),
+    /// The request itself was refused (400): every replica would say the same.
+    Refused(String),
+    /// No address answered; the last one's reason.
+    Failed(String),
+}
+
+impl ShardClient {
+    /// GETs `target` (path and query) at each address in turn until one answers 200 or 400.
+    fn get(&self, target: &str) -> Answer {
+        let mut last_error = String::from("no address");
+        for (attempt, url) in self.shard.urls.iter().enumerate() {
+            if attempt > 0 {
+                self.counters.failovers.fetch_add(1, Ordering::Relaxed);
+                // Counted, not logged: a replica that stays down would log every query.
+                tracing::debug!(shard = %self.shard.name, %last_error, "asking the next replica");
+            }
+            let answer = self
+                .agent
+                .get(format!("{url}{target}"))
+                .header("X-API-Key", &self.key)
+                .call();
+            let mut response = match answer {
+                Ok(response) => response,
+                Err(error) => {
+                    last_error = format!("{url}: {error}");
+                    continue;
+                }
+            };
+            match response.status().as_u16() {
+                200 => return Answer::Body(response.into_body()),
+                400 => return Answer::Refused(refusal_text(&mut response)),
+                status => {
+                    last_error = format!("{url} answered {status}: {}", refusal_text(&mut response))
+                }
+            }
+        }
+        Answer::Failed(last_error)
+    }
+
+    /// The shard failed with `what` (counted).
+    fn failure(&self, what: String) -> StoreError {
+        self.counters.failures.fetch_add(1, Ordering::Relaxed);
+        StoreError::Shard {
+            shard: self.shard.name.clone(),
+            what,
+        }
+    }
 }
 
 impl Router {
     /// A router over the shards of `file`, with their keys read from their key files.
     pub fn new(file: &ShardsFile) -> Result<Router, ShardsFileError> {
-        let keys = file
+        let shards = file
             .shards
             .iter()
-            .map(|shard| read_key(&shard.key_file))
-            .collect::<Result<_, _>>()?;
-        let agents = file.shards.iter().map(agent).collect::<Result<_, _>>()?;
-        Ok(Router {
-            counters: file.shards.iter().map(|_| Arc::default()).collect(),
-            shards: file.shards.clone(),
-            keys,
-            agents,
-        })
+            .map(|shard| {
+                Ok(Arc::new(ShardClient {
+                    key: read_key(&shard.key_file)?,
+                    agent: agent(shard)?,
+                    shard: shard.clone(),
+                    counters: ShardCounters::default(),
+                }))
+            })
+            .collect::<Result<_, ShardsFileError>>()?;
+        Ok(Router { shards })
     }
 
     /// `(section.name, value)` counters per shard, for the server's `/metrics`.
     pub fn counters(&self) -> Vec<(String, u64)> {
         let mut all = Vec::new();
-        for (shard, counters) in self.shards.iter().zip(&self.counters) {
+        for client in &self.shards {
+            let counters = &client.counters;
             for (name, value) in [
                 ("requests", &counters.requests),
                 ("failovers", &counters.failovers),
@@ -212,7 +271,7 @@ impl Router {
                 ("rows", &counters.rows),
             ] {
                 all.push((
-                    format!("router.shard_{}_{name}", shard.name),
+                    format!("router.shard_{}_{name}", client.shard.name),
                     value.load(Ordering::Relaxed),
                 ));
             }
@@ -235,27 +294,15 @@ impl History for Router {
     fn rows(&self, request: &RowRequest) -> Result<RowStream<'_>, QueryError> {
         let target = request_target(request);
         let mut feeds = Vec::with_capacity(self.shards.len());
-        for (index, shard) in self.shards.iter().enumerate() {
+        for client in &self.shards {
             let (tx, rx) = mpsc::sync_channel(ROWS_AHEAD);
-            let asking = ShardRequest {
-                shard: shard.clone(),
-                target: target.clone(),
-                key: self.keys[index].clone(),
-                agent: self.agents[index].clone(),
-                counters: Arc::clone(&self.counters[index]),
-            };
-            self.counters[index]
-                .requests
-                .fetch_add(1, Ordering::Relaxed);
+            let (reading, target) = (Arc::clone(client), target.clone());
+            client.counters.requests.fetch_add(1, Ordering::Relaxed);
             std::thread::Builder::new()
-                .name(format!("shard-{}", shard.name))
-                .spawn(move || asking.read_into(&tx))
+                .name(format!("shard-{}", client.shard.name))
+                .spawn(move || read_into(&reading, &target, &tx))
                 .map_err(|e| QueryError(format!("starting a shard reader: {e}")))?;
-            feeds.push(Feed {
-                shard: index,
-                rx,
-                done: false,
-            });
+            feeds.push(Feed { rx, done: false });
         }
         let mut merge = Merge {
             router: self,
@@ -272,8 +319,8 @@ impl History for Router {
     /// The shards' sizes, summed per column family (in the first shard's order).
     fn sizes(&self) -> Result<Vec<FamilySize>, StoreError> {
         let mut summed: Vec<FamilySize> = Vec::new();
-        for index in 0..self.shards.len() {
-            for size in self.shard_sizes(index)? {
+        for client in &self.shards {
+            for size in shard_sizes(client)? {
                 match summed.iter_mut().find(|s| s.name == size.name) {
                     Some(sum) => {
                         sum.estimated_keys += size.estimated_keys;
@@ -287,36 +334,13 @@ impl History for Router {
     }
 }
 
-impl Router {
-    /// One shard's `/api/v1/stats`, at the first of its addresses that answers.
-    fn shard_sizes(&self, index: usize) -> Result<Vec<FamilySize>, StoreError> {
-        let shard = &self.shards[index];
-        let failed = |what: String| StoreError::Shard {
-            shard: shard.name.clone(),
-            what,
-        };
-        let mut last_error = String::from("no address");
-        for url in &shard.urls {
-            let answer = self.agents[index]
-                .get(format!("{url}/api/v1/stats"))
-                .header("X-API-Key", &self.keys[index])
-                .call();
-            match answer {
-                Ok(mut response) if response.status() == 200 => {
-                    let body: serde_json::Value =
-                        serde_json::from_reader(response.body_mut().as_reader())
-                            .map_err(|e| failed(format!("{url}: {e}")))?;
-                    return Ok(family_sizes(&body));
-                }
-                Ok(mut response) => {
-                    let status = response.status().as_u16();
-                    last_error =
-                        format!("{url} answered {status}: {}", refusal_text(&mut response));
-                }
-                Err(error) => last_error = format!("{url}: {error}"),
-            }
-        }
-        Err(failed(last_error))
+/// One shard's `/api/v1/stats`.
+fn shard_sizes(client: &ShardClient) -> Result<Vec<FamilySize>, StoreError> {
+    match client.get("/api/v1/stats") {
+        Answer::Body(body) => serde_json::from_reader(body.into_reader())
+            .map(|stats: serde_json::Value| family_sizes(&stats))
+            .map_err(|e| client.failure(format!("its statistics: {e}"))),
+        Answer::Refused(what) | Answer::Failed(what) => Err(client.failure(what)),
     }
 }
 
@@ -366,55 +390,17 @@ fn fence_parameters(fence: &TimeFence) -> Vec<String> {
     .collect()
 }
 
-/// One shard's part of a request, run on its reader thread.
-struct ShardRequest {
-    shard: Shard,
-    target: String,
-    key: String,
-    agent: ureq::Agent,
-    counters: Arc<ShardCounters>,
-}
-
-impl ShardRequest {
-    /// Asks each address in turn until one answers, then forwards its frames. Stops as soon
-    /// as the merge hangs up (its answer is complete or its client went away).
-    fn read_into(self, tx: &SyncSender<Message>) {
-        let mut last_error = String::from("no address");
-        for (attempt, url) in self.shard.urls.iter().enumerate() {
-            if attempt > 0 {
-                self.counters.failovers.fetch_add(1, Ordering::Relaxed);
-                // Counted (failovers), not logged: a replica that stays down would log every query.
-                tracing::debug!(shard = %self.shard.name, %last_error, "asking the next replica");
+/// One shard's part of a request, run on its reader thread: forwards the answer's frames
+/// until it ends or the merge hangs up (its answer is complete or its client went away).
+fn read_into(client: &ShardClient, target: &str, tx: &SyncSender<Message>) {
+    match client.get(target) {
+        Answer::Body(body) => {
+            if tx.send(Message::Opened).is_ok() {
+                forward_frames(body.into_reader(), tx);
             }
-            let answer = self
-                .agent
-                .get(format!("{url}{}", self.target))
-                .header("X-API-Key", &self.key)
-                .call();
-            let mut response = match answer {
-                Ok(response) => response,
-                Err(error) => {
-                    last_error = format!("{url}: {error}");
-                    continue;
-                }
-            };
-            let status = response.status().as_u16();
-            if status != 200 {
-                let text = refusal_text(&mut response);
-                if status == 400 {
-                    let _ = tx.send(Message::Refused(text));
-                    return;
-                }
-                last_error = format!("{url} answered {status}: {text}");
-                continue;
-            }
-            if tx.send(Message::Opened).is_err() {
-                return;
-            }
-            forward_frames(response.into_body().into_reader(), tx);
-            return;
         }
-        let _ = tx.send(Message::Failed(last_error));
+        Answer::Refused(text) => drop(tx.send(Message::Refused(text))),
+        Answer::Failed(what) => drop(tx.send(Message::Failed(what))),
     }
 }
 
@@ -445,7 +431,6 @@ fn forward_frames(body: impl std::io::Read, tx: &SyncSender<Message>) {
 
 /// One shard's rows as they arrive.
 struct Feed {
-    shard: usize,
     rx: Receiver<Message>,
     done: bool,
 }
@@ -529,7 +514,8 @@ impl Merge<'_> {
         }
         match self.receive(index) {
             Ok(Some(Message::Row(position, row))) => {
-                self.router.counters[self.feeds[index].shard]
+                self.router.shards[index]
+                    .counters
                     .rows
                     .fetch_add(1, Ordering::Relaxed);
                 self.heads.push(Reverse(Head {
@@ -552,13 +538,7 @@ impl Merge<'_> {
             Some(_) => "unexpected message".into(),
         };
         self.feeds[index].done = true;
-        self.router.counters[index]
-            .failures
-            .fetch_add(1, Ordering::Relaxed);
-        self.failed = Some(StoreError::Shard {
-            shard: self.router.shards[index].name.clone(),
-            what,
-        });
+        self.failed = Some(self.router.shards[index].failure(what));
     }
 }
 

@@ -278,18 +278,8 @@ fn shards_and_a_replica_end_with_exactly_the_single_box_store_through_node_failu
     let file = shards_file(
         &dir,
         &[
-            ShardLine {
-                name: "s0",
-                urls: vec![shard0.url.clone()],
-                key: shard_keys[0].clone(),
-                ca_file: None,
-            },
-            ShardLine {
-                name: "s1",
-                urls: vec![shard1.url.clone()],
-                key: shard_keys[1].clone(),
-                ca_file: None,
-            },
+            ShardLine::at("s0", &shard0.url, &shard_keys[0]),
+            ShardLine::at("s1", &shard1.url, &shard_keys[1]),
         ],
     );
     let router = TestServer::start(&router_db, &["--shards", file.to_str().unwrap()]);

@@ -65,12 +65,7 @@ fn a_router_over_two_shards_answers_every_query_form_as_one_store_holding_both()
     let file = shards_file(
         &dir,
         &[
-            ShardLine {
-                name: "s0",
-                urls: vec![shard0.url.clone()],
-                key: shard_keys[0].clone(),
-                ca_file: None,
-            },
+            ShardLine::at("s0", &shard0.url, &shard_keys[0]),
             ShardLine {
                 name: "s1",
                 urls: vec!["https://127.0.0.1:1".into(), shard1.url.clone()],

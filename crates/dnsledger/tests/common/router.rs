@@ -17,6 +17,18 @@ pub struct ShardLine {
     pub ca_file: Option<PathBuf>,
 }
 
+impl ShardLine {
+    /// A shard at one plain-HTTP address.
+    pub fn at(name: &'static str, url: &str, key: &str) -> ShardLine {
+        ShardLine {
+            name,
+            urls: vec![url.to_string()],
+            key: key.to_string(),
+            ca_file: None,
+        }
+    }
+}
+
 /// Writes a shards file for `shards` and returns its path.
 pub fn shards_file(dir: &Path, shards: &[ShardLine]) -> PathBuf {
     let mut text = String::from("# the shards of a test deployment\n");
