@@ -568,8 +568,11 @@ mod tests {
         assert!(!store.background_work_pending());
     }
 
-    /// Every row of a store, in key order, as (rrname, rrtype, rdata, count).
-    fn all_rows(store: &Store) -> Vec<(Vec<u8>, u16, Vec<Vec<u8>>, u64)> {
+    /// A row as (rrname, rrtype, rdata, count).
+    type RowSummary = (Vec<u8>, u16, Vec<Vec<u8>>, u64);
+
+    /// Every row of a store, in key order.
+    fn all_rows(store: &Store) -> Vec<RowSummary> {
         [crate::Family::RRsets, crate::Family::Rdata]
             .into_iter()
             .flat_map(|family| store.all_rows(family))
