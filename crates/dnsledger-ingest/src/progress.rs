@@ -324,6 +324,59 @@ mod tests {
     }
 
     #[test]
+    fn batches_count_once_durable_and_those_an_earlier_run_wrote_are_skipped() {
+        use dnsledger_rrset::{RRset, Seen};
+        use dnsledger_store::Family;
+        use dnsledger_wire::NameBuf;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::Ingest).unwrap();
+        let batch = |n: u8| {
+            let owner = NameBuf::from_text(&format!("host{n}.example.com.")).unwrap();
+            let rrset = RRset::new(owner, 1, None, vec![vec![192, 0, 2, n]]);
+            vec![Observation {
+                rrset,
+                seen: Seen::once(1_700_000_000),
+            }]
+        };
+        // An earlier run made the first batch durable: this run skips it.
+        let earlier = InputState::Partial {
+            max_rrsets: 10,
+            batches: 1,
+        };
+        std::thread::scope(|scope| {
+            let mut writer =
+                BatchWriter::new(scope, &store, Some("abc".into()), &earlier, 10).unwrap();
+            for n in 1..=4 {
+                writer.write(batch(n), Vec::new()).unwrap();
+            }
+            writer.wait().unwrap();
+            assert_eq!(writer.batches_skipped(), 1);
+            assert_eq!(writer.batches_written(), 3);
+            assert_eq!(writer.rows_written(), 3);
+            assert_eq!(
+                state(&store, "abc").unwrap(),
+                InputState::Partial {
+                    max_rrsets: 10,
+                    batches: 4
+                }
+            );
+            writer.finish().unwrap();
+        });
+        assert_eq!(state(&store, "abc").unwrap(), InputState::Done);
+        let owners: Vec<Vec<u8>> = store
+            .all_rows(Family::RRsets)
+            .map(|row| row.unwrap().rrname)
+            .collect();
+        let wire = |n: u8| {
+            NameBuf::from_text(&format!("host{n}.example.com."))
+                .unwrap()
+                .as_wire()
+                .to_vec()
+        };
+        assert_eq!(owners, [wire(2), wire(3), wire(4)], "batch 1 was skipped");
+    }
+
+    #[test]
     fn a_record_that_does_not_parse_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db"), Access::ReadWrite).unwrap();
