@@ -143,14 +143,8 @@ pub fn is_dnssec(rrtype: u16) -> bool {
     is_dnssec_type(rrtype)
 }
 
-/// The key of an RRset row: `rname(owner) | rrtype | rname(bailiwick) | rdata list | source`.
-pub fn rrset_key(rrset: &RRset, source: Source) -> Vec<u8> {
-    let mut key = Vec::with_capacity(rrset.encoded().len() + 8);
-    push_rrset_key(&mut key, &rrset.parts(), source);
-    key
-}
-
-/// Appends the key of an RRset row (see [`rrset_key`]) to `out`.
+/// Appends the key of an RRset row to `out`:
+/// `rname(owner) | rrtype | rname(bailiwick) | rdata list | source`.
 pub fn push_rrset_key(out: &mut Vec<u8>, parts: &RRsetParts<'_>, source: Source) {
     push_rname(out, parts.rrname);
     out.extend_from_slice(&parts.rrtype.to_be_bytes());
@@ -383,10 +377,30 @@ mod tests {
         let without = RRset::new(NameBuf::root(), rtype::A, None, vec![vec![192, 0, 2, 1]]);
         for rrset in [with, without] {
             for source in [Source::Sensor, Source::ZoneFile] {
-                let key = rrset_key(&rrset, source);
+                let mut key = Vec::new();
+                push_rrset_key(&mut key, &rrset.parts(), source);
                 assert_eq!(decode_rrset_key(&key), Some((rrset.clone(), source)));
+                let row = decode_rrset_row(&key).unwrap();
+                let parts = rrset.parts();
+                assert_eq!(row.rrname, parts.rrname);
+                assert_eq!(row.bailiwick.as_deref(), parts.bailiwick);
+                assert!(row.rdata.iter().map(Vec::as_slice).eq(parts.rdata()));
+                for cut in 0..key.len() {
+                    assert_eq!(decode_rrset_row(&key[..cut]), None, "cut at {cut}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn the_longest_names_reverse_and_read_back() {
+        // 127 one-byte labels: the most a 255-byte wire name holds.
+        let text = "a.".repeat(127);
+        let long = wire(&text);
+        let encoded = rname(&text);
+        assert_eq!(encoded.len(), long.len());
+        let (decoded, rest) = take_rname(&encoded).unwrap();
+        assert_eq!((decoded, rest), (long, &[][..]));
     }
 
     #[test]
