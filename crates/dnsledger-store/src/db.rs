@@ -86,7 +86,7 @@ pub enum Access {
     /// db:`): as [`Access::ReadWrite`], but the row and index column families take their
     /// writes into RocksDB's vector memtable (append now, sort once when flushing, on the
     /// background thread) instead of the skiplist, whose insert at a random position was
-    /// most of the writer's CPU (`docs/BENCHMARKS.md`). Reading those families back stays
+    /// the largest part of the writer's CPU (`docs/BENCHMARKS.md`). Reading those back stays
     /// correct but sorts a copy of the unflushed writes on every read, so a process that
     /// answers queries while it writes (the server) opens with [`Access::ReadWrite`].
     Ingest,
@@ -127,7 +127,7 @@ fn secondary_dir() -> PathBuf {
 }
 
 impl Store {
-    /// Opens (or, for [`Access::ReadWrite`], creates) the store in `dir`.
+    /// Opens (or, for a writer, creates) the store in `dir`.
     pub fn open(dir: &Path, access: Access) -> Result<Store, StoreError> {
         if access.writes() && !dir.join("CURRENT").exists() {
             Store::create(dir)?;
