@@ -329,8 +329,8 @@ impl BatchFigure {
 fn writer_phase(args: &BenchStoreArgs, universe: &Universe) -> Result<WriterResult> {
     let db = args.dir.join("writer-db");
     remove_store(&db)?;
-    let store = Store::open(&db, Access::ReadWrite)
-        .with_context(|| format!("creating {}", db.display()))?;
+    let store =
+        Store::open(&db, Access::Ingest).with_context(|| format!("creating {}", db.display()))?;
     let mut census = Census::new(universe);
     let mut aggregator = Aggregator::new(args.batch_rrsets);
     let mut result = WriterResult {

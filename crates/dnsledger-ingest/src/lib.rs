@@ -146,7 +146,7 @@ pub fn ingest(
         return Err(IngestError::InUnfinishedSet { path, set });
     }
     let files = input.files().len() as u64;
-    let mut report = InputReport {
+    let report = InputReport {
         format: input.format(),
         before: state.clone(),
         batches_written: 0,
@@ -168,7 +168,29 @@ pub fn ingest(
         _ => options.max_rrsets,
     };
     let digest = input.digest().map(str::to_owned);
-    let mut writer = BatchWriter::new(store, digest, &state, max_rrsets);
+    std::thread::scope(|scope| {
+        let writer = BatchWriter::new(scope, store, digest, &state, max_rrsets).map_err(|e| {
+            IngestError::Write {
+                path: input.to_string(),
+                message: format!("starting the writer thread: {e}"),
+            }
+        })?;
+        read_and_write(input, options, max_rrsets, writer, stats, progress, report)
+    })
+}
+
+/// Reads `input` and writes its batches through `writer`, then waits until they are durable
+/// and completes `report`.
+fn read_and_write(
+    input: &Input,
+    options: &IngestOptions,
+    max_rrsets: usize,
+    mut writer: BatchWriter<'_>,
+    stats: &mut IngestStats,
+    progress: &mut dyn FnMut(u64),
+    mut report: InputReport,
+) -> Result<InputReport, IngestError> {
+    let files = input.files().len() as u64;
     let outcome = match input {
         Input::File(file) if file.format == InputFormat::Dnstap => {
             read_dnstap(file, options, max_rrsets, &mut writer, stats, progress)
@@ -190,10 +212,13 @@ pub fn ingest(
             progress,
         ),
     };
-    let outcome = outcome.map_err(|e| IngestError::Write {
-        path: input.to_string(),
-        message: e.to_string(),
-    })?;
+    // What was handed over is durable (or failed) before anything is reported.
+    let outcome = outcome
+        .and_then(|outcome| writer.wait().map(|()| outcome))
+        .map_err(|e| IngestError::Write {
+            path: input.to_string(),
+            message: e.to_string(),
+        })?;
     match outcome {
         Outcome::Finished { damage } => {
             writer.finish()?;
@@ -381,7 +406,7 @@ fn read_dnstap(
 
 impl ObservationSink for SensorSink<'_, '_> {
     fn accept(&mut self, batch: Vec<Observation>) -> Result<(), SinkError> {
-        self.writer.write(&batch, &[])
+        self.writer.write(batch, Vec::new())
     }
 }
 
@@ -425,7 +450,7 @@ fn read_text(
             Err(reason) => stats.reject(reason),
         }
         if sensor_rows.is_full() || zone_rows.is_full() {
-            writer.write(&sensor_rows.drain(), &zone_rows.drain())?;
+            writer.write(sensor_rows.drain(), zone_rows.drain())?;
         }
         if index.is_multiple_of(16 * 1024) {
             progress(counted.get());
@@ -433,7 +458,7 @@ fn read_text(
     }
     progress(counted.get());
     if !sensor_rows.is_empty() || !zone_rows.is_empty() {
-        writer.write(&sensor_rows.drain(), &zone_rows.drain())?;
+        writer.write(sensor_rows.drain(), zone_rows.drain())?;
     }
     Ok(Outcome::Finished { damage: Vec::new() })
 }

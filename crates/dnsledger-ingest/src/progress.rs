@@ -6,6 +6,8 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::thread::Scope;
 
 use dnsledger_rrset::{Observation, SinkError};
 use dnsledger_store::keys::Source;
@@ -124,6 +126,12 @@ pub fn mark_pieces<'a>(
 
 /// Writes an input's batches with their progress record, skipping those an earlier run of
 /// the same input already made durable.
+///
+/// Batches are written on a thread of their own while the caller parses and aggregates the
+/// next one (reading and writing took turns on one core before; `docs/BENCHMARKS.md`, store
+/// run 4). Bounded: one batch is being written and at most one more waits to be handed over
+/// ([`BatchWriter::write`] blocks until the writing thread takes it). Counters count a batch
+/// only once it is durable, and [`BatchWriter::wait`] waits for the batches handed over.
 pub struct BatchWriter<'s> {
     store: &'s Store,
     key: Option<String>,
@@ -132,20 +140,68 @@ pub struct BatchWriter<'s> {
     seen: u64,
     written: u64,
     rows: u64,
+    /// Batches to the writing thread.
+    to_write: SyncSender<Batch>,
+    /// For each batch handed over, in order: its rows once durable, or why it was not written.
+    outcomes: Receiver<Result<u64, SinkError>>,
+    in_flight: usize,
+}
+
+/// One batch and the progress record written with it.
+struct Batch {
+    sensor_rows: Vec<Observation>,
+    zone_rows: Vec<Observation>,
+    progress: Option<(String, String)>,
+}
+
+impl Batch {
+    fn write(&self, store: &Store) -> Result<u64, SinkError> {
+        let parts = [
+            (Source::Sensor, &self.sensor_rows[..]),
+            (Source::ZoneFile, &self.zone_rows[..]),
+        ];
+        let meta = self
+            .progress
+            .as_ref()
+            .map(|(key, progress)| (key.as_str(), progress.as_bytes()));
+        store
+            .write(&parts, meta)
+            .map_err(|e| SinkError::Refused(e.to_string()))?;
+        Ok((self.sensor_rows.len() + self.zone_rows.len()) as u64)
+    }
 }
 
 impl<'s> BatchWriter<'s> {
-    pub fn new(
+    /// Starts the writing thread in `scope`; it ends when the writer is dropped.
+    pub fn new<'scope>(
+        scope: &'scope Scope<'scope, '_>,
         store: &'s Store,
         digest: Option<String>,
         state: &InputState,
         max_rrsets: usize,
-    ) -> BatchWriter<'s> {
+    ) -> std::io::Result<BatchWriter<'s>>
+    where
+        's: 'scope,
+    {
         let skip = match state {
             InputState::Partial { batches, .. } => *batches,
             _ => 0,
         };
-        BatchWriter {
+        let (to_write, batches) = sync_channel::<Batch>(0);
+        let (done, outcomes) = channel();
+        std::thread::Builder::new()
+            .name("ingest-writer".into())
+            .spawn_scoped(scope, move || {
+                for batch in batches {
+                    let outcome = batch.write(store);
+                    let failed = outcome.is_err();
+                    // Nothing more is written after a failure: the batches must stay in order.
+                    if done.send(outcome).is_err() || failed {
+                        break;
+                    }
+                }
+            })?;
+        Ok(BatchWriter {
             store,
             key: digest.as_deref().map(meta_key),
             max_rrsets,
@@ -153,33 +209,71 @@ impl<'s> BatchWriter<'s> {
             seen: 0,
             written: 0,
             rows: 0,
-        }
+            to_write,
+            outcomes,
+            in_flight: 0,
+        })
     }
 
-    /// The next batch of the input: sensor-side and zone-file rows, written atomically with
-    /// the progress record, or skipped if an earlier run wrote it.
+    /// Hands over the next batch of the input: sensor-side and zone-file rows, to be written
+    /// atomically with the progress record, or skips it if an earlier run wrote it. Fails
+    /// with the error of an earlier batch that could not be written.
     pub fn write(
         &mut self,
-        sensor_rows: &[Observation],
-        zone_rows: &[Observation],
+        sensor_rows: Vec<Observation>,
+        zone_rows: Vec<Observation>,
     ) -> Result<(), SinkError> {
         self.seen += 1;
         if self.seen <= self.skip {
             return Ok(());
         }
-        let progress = format!("partial {} {}", self.max_rrsets, self.seen);
-        let meta = self.key.as_deref().map(|key| (key, progress.as_bytes()));
-        let parts = [(Source::Sensor, sensor_rows), (Source::ZoneFile, zone_rows)];
-        self.store
-            .write(&parts, meta)
-            .map_err(|e| SinkError::Refused(e.to_string()))?;
-        self.written += 1;
-        self.rows += (sensor_rows.len() + zone_rows.len()) as u64;
+        self.settle(false)?;
+        let progress = self.key.as_ref().map(|key| {
+            let record = format!("partial {} {}", self.max_rrsets, self.seen);
+            (key.clone(), record)
+        });
+        let batch = Batch {
+            sensor_rows,
+            zone_rows,
+            progress,
+        };
+        if self.to_write.send(batch).is_err() {
+            // The writing thread stopped after a failed batch: its outcome says why.
+            self.settle(true)?;
+            return Err(SinkError::Refused("the store writer stopped".into()));
+        }
+        self.in_flight += 1;
         Ok(())
     }
 
-    /// Marks the input done.
+    /// Waits until every batch handed over is durable (or has failed: its error).
+    pub fn wait(&mut self) -> Result<(), SinkError> {
+        self.settle(true)
+    }
+
+    /// Counts the batches whose write ended: all of them when `block`, else those done now.
+    fn settle(&mut self, block: bool) -> Result<(), SinkError> {
+        while self.in_flight > 0 {
+            let outcome = match block {
+                true => self.outcomes.recv().ok(),
+                false => self.outcomes.try_recv().ok(),
+            };
+            let Some(outcome) = outcome else {
+                if block {
+                    return Err(SinkError::Refused("the store writer stopped".into()));
+                }
+                return Ok(());
+            };
+            self.in_flight -= 1;
+            self.rows += outcome?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    /// Marks the input done; only after [`BatchWriter::wait`] found every batch durable.
     pub fn finish(&self) -> Result<(), StoreError> {
+        debug_assert_eq!(self.in_flight, 0, "finish before wait");
         match &self.key {
             Some(key) => self.store.meta_put(key, b"done"),
             None => Ok(()),
@@ -227,6 +321,59 @@ mod tests {
         store.meta_put("input/set", b"done").unwrap();
         assert_eq!(state(&store, "a").unwrap(), InputState::Done);
         assert_eq!(state(&store, "b").unwrap(), InputState::Done);
+    }
+
+    #[test]
+    fn batches_count_once_durable_and_those_an_earlier_run_wrote_are_skipped() {
+        use dnsledger_rrset::{RRset, Seen};
+        use dnsledger_store::Family;
+        use dnsledger_wire::NameBuf;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::Ingest).unwrap();
+        let batch = |n: u8| {
+            let owner = NameBuf::from_text(&format!("host{n}.example.com.")).unwrap();
+            let rrset = RRset::new(owner, 1, None, vec![vec![192, 0, 2, n]]);
+            vec![Observation {
+                rrset,
+                seen: Seen::once(1_700_000_000),
+            }]
+        };
+        // An earlier run made the first batch durable: this run skips it.
+        let earlier = InputState::Partial {
+            max_rrsets: 10,
+            batches: 1,
+        };
+        std::thread::scope(|scope| {
+            let mut writer =
+                BatchWriter::new(scope, &store, Some("abc".into()), &earlier, 10).unwrap();
+            for n in 1..=4 {
+                writer.write(batch(n), Vec::new()).unwrap();
+            }
+            writer.wait().unwrap();
+            assert_eq!(writer.batches_skipped(), 1);
+            assert_eq!(writer.batches_written(), 3);
+            assert_eq!(writer.rows_written(), 3);
+            assert_eq!(
+                state(&store, "abc").unwrap(),
+                InputState::Partial {
+                    max_rrsets: 10,
+                    batches: 4
+                }
+            );
+            writer.finish().unwrap();
+        });
+        assert_eq!(state(&store, "abc").unwrap(), InputState::Done);
+        let owners: Vec<Vec<u8>> = store
+            .all_rows(Family::RRsets)
+            .map(|row| row.unwrap().rrname)
+            .collect();
+        let wire = |n: u8| {
+            NameBuf::from_text(&format!("host{n}.example.com."))
+                .unwrap()
+                .as_wire()
+                .to_vec()
+        };
+        assert_eq!(owners, [wire(2), wire(3), wire(4)], "batch 1 was skipped");
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub mod cf {
     pub const NAMES_NEW: &str = "names_new";
     /// Row column families: their values are merged.
     pub const ROWS: [&str; 4] = [RRSET, RRSET_DNSSEC, RDATA, RDATA_DNSSEC];
+    /// Forward-name index column families: keys only.
+    pub const INDEXES: [&str; 2] = [RRSET_FWD, RDATA_NAME_FWD];
     pub const ALL: [&str; 9] = [
         RRSET,
         RRSET_DNSSEC,
@@ -86,6 +88,14 @@ pub enum StoreError {
 pub enum Access {
     /// The one writer; creates the store when missing.
     ReadWrite,
+    /// The one writer of a process that only ingests (`dnsledger ingest`, `sensor --output
+    /// db:`): as [`Access::ReadWrite`], but the row and index column families take their
+    /// writes into RocksDB's vector memtable (append now, sort once when flushing, on the
+    /// background thread) instead of the skiplist, whose insert at a random position was
+    /// the largest part of the writer's CPU (`docs/BENCHMARKS.md`). Reading those back stays
+    /// correct but sorts a copy of the unflushed writes on every read, so a process that
+    /// answers queries while it writes (the server) opens with [`Access::ReadWrite`].
+    Ingest,
     /// A reader beside a running writer (a RocksDB secondary instance): it sees the store
     /// as it was when opened, consistently, whatever the writer does meanwhile.
     ReadOnly,
@@ -99,6 +109,12 @@ pub struct Store {
     secondary: Option<PathBuf>,
     /// The writer's new-name detection state (`None` for readers).
     novelty: Option<Mutex<Novelty>>,
+}
+
+impl Access {
+    fn writes(self) -> bool {
+        self != Access::ReadOnly
+    }
 }
 
 impl Drop for Store {
@@ -117,9 +133,9 @@ fn secondary_dir() -> PathBuf {
 }
 
 impl Store {
-    /// Opens (or, for [`Access::ReadWrite`], creates) the store in `dir`.
+    /// Opens (or, for a writer, creates) the store in `dir`.
     pub fn open(dir: &Path, access: Access) -> Result<Store, StoreError> {
-        if access == Access::ReadWrite && !dir.join("CURRENT").exists() {
+        if access.writes() && !dir.join("CURRENT").exists() {
             Store::create(dir)?;
         }
         let engine = |source| StoreError::Engine {
@@ -129,13 +145,13 @@ impl Store {
         let descriptors = |names: &[&str]| {
             names
                 .iter()
-                .map(|&name| ColumnFamilyDescriptor::new(name, cf_options(name)))
+                .map(|&name| ColumnFamilyDescriptor::new(name, cf_options(name, access)))
                 .collect::<Vec<_>>()
         };
         let (db, secondary) = match access {
-            Access::ReadWrite => {
+            Access::ReadWrite | Access::Ingest => {
                 // A store from before a column family existed gets it here.
-                let mut options = db_options(false);
+                let mut options = db_options(false, access);
                 options.create_missing_column_families(true);
                 let db = DB::open_cf_descriptors(&options, dir, descriptors(&cf::ALL))
                     .map_err(engine)?;
@@ -155,7 +171,7 @@ impl Store {
                     .filter(|name| present.iter().any(|p| p == name))
                     .collect();
                 let secondary = secondary_dir();
-                let mut options = db_options(false);
+                let mut options = db_options(false, access);
                 options.set_max_open_files(-1);
                 let db = DB::open_cf_descriptors_as_secondary(
                     &options,
@@ -175,7 +191,7 @@ impl Store {
             novelty: None,
         };
         store.check_version(access)?;
-        if access == Access::ReadWrite {
+        if access.writes() {
             store.novelty = Some(Novelty::load(&store)?);
         }
         Ok(store)
@@ -189,9 +205,11 @@ impl Store {
             path: dir.to_path_buf(),
             source,
         };
-        let descriptors = cf::ALL.map(|name| ColumnFamilyDescriptor::new(name, cf_options(name)));
+        let descriptors = cf::ALL
+            .map(|name| ColumnFamilyDescriptor::new(name, cf_options(name, Access::ReadWrite)));
         let db =
-            DB::open_cf_descriptors(&db_options(true), &staging, descriptors).map_err(engine)?;
+            DB::open_cf_descriptors(&db_options(true, Access::ReadWrite), &staging, descriptors)
+                .map_err(engine)?;
         let meta = db.cf_handle(cf::META).expect("column family created above");
         db.put_cf_opt(meta, "format_version", FORMAT_VERSION, &durable())
             .map_err(engine)?;
@@ -214,7 +232,7 @@ impl Store {
             .iter()
             .any(|old| found.as_deref() == Some(old.as_bytes()));
         match (upgradable, access) {
-            (true, Access::ReadWrite) => {
+            (true, Access::ReadWrite | Access::Ingest) => {
                 return self.meta_put("format_version", FORMAT_VERSION.as_bytes())
             }
             (true, Access::ReadOnly) => return Ok(()),
@@ -369,9 +387,10 @@ impl Store {
         meta: Option<(&str, &[u8])>,
     ) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
+        let mut rows = RowWriter::new(self);
         for (source, observations) in parts {
             for observation in *observations {
-                self.add_observation(&mut batch, observation, *source);
+                rows.add(&mut batch, observation, *source);
             }
         }
         if let Some((key, value)) = meta {
@@ -379,36 +398,61 @@ impl Store {
         }
         self.commit_with_novelty(batch, parts)
     }
+}
+
+/// Builds the rows of one [`Store::write`]: the column family handles looked up once, and
+/// two key buffers rebuilt in place for each key (the write batch copies every key, so they
+/// serve a whole batch without an allocation per key).
+struct RowWriter<'s> {
+    /// RRset and rdata families, DNS then DNSSEC.
+    rrset: [&'s rocksdb::ColumnFamily; 2],
+    rdata: [&'s rocksdb::ColumnFamily; 2],
+    rrset_fwd: &'s rocksdb::ColumnFamily,
+    rdata_name_fwd: &'s rocksdb::ColumnFamily,
+    row: Vec<u8>,
+    index: Vec<u8>,
+}
+
+impl<'s> RowWriter<'s> {
+    fn new(store: &'s Store) -> RowWriter<'s> {
+        RowWriter {
+            rrset: [cf::RRSET, cf::RRSET_DNSSEC].map(|name| store.handle(name)),
+            rdata: [cf::RDATA, cf::RDATA_DNSSEC].map(|name| store.handle(name)),
+            rrset_fwd: store.handle(cf::RRSET_FWD),
+            rdata_name_fwd: store.handle(cf::RDATA_NAME_FWD),
+            row: Vec::with_capacity(256),
+            index: Vec::with_capacity(512),
+        }
+    }
 
     /// One RRset row, one rdata row per RR, and the forward-name index entries.
-    fn add_observation(&self, batch: &mut WriteBatch, observation: &Observation, source: Source) {
-        let rrset = &observation.rrset;
-        let parts = rrset.parts();
+    fn add(&mut self, batch: &mut WriteBatch, observation: &Observation, source: Source) {
+        let parts = observation.rrset.parts();
         let dnssec = keys::is_dnssec(parts.rrtype);
         let value = value::encoded(&observation.seen);
-        let rrset_key = keys::rrset_key(rrset, source);
-        let (rrset_cf, rdata_cf) = match dnssec {
-            true => (cf::RRSET_DNSSEC, cf::RDATA_DNSSEC),
-            false => (cf::RRSET, cf::RDATA),
-        };
-        batch.merge_cf(self.handle(rrset_cf), &rrset_key, &value);
-        let mut fwd = Vec::with_capacity(rrset_key.len() + 64);
-        keys::push_fname(&mut fwd, parts.rrname);
-        fwd.push(u8::from(dnssec));
-        fwd.extend_from_slice(&rrset_key);
-        batch.put_cf(self.handle(cf::RRSET_FWD), &fwd, []);
+        self.row.clear();
+        keys::push_rrset_key(&mut self.row, &parts, source);
+        batch.merge_cf(self.rrset[usize::from(dnssec)], &self.row, &value);
+        push_forward_entry(&mut self.index, parts.rrname, dnssec, &self.row);
+        batch.put_cf(self.rrset_fwd, &self.index, []);
         for rdata in parts.rdata() {
-            let rdata_key = keys::rdata_key(parts.rrname, parts.rrtype, rdata, source);
-            batch.merge_cf(self.handle(rdata_cf), &rdata_key, &value);
+            self.row.clear();
+            keys::push_rdata_key(&mut self.row, parts.rrname, parts.rrtype, rdata, source);
+            batch.merge_cf(self.rdata[usize::from(dnssec)], &self.row, &value);
             if let Some(name) = keys::indexed_name(parts.rrtype, rdata) {
-                let mut fwd = Vec::with_capacity(rdata_key.len() + 64);
-                keys::push_fname(&mut fwd, name);
-                fwd.push(u8::from(dnssec));
-                fwd.extend_from_slice(&rdata_key);
-                batch.put_cf(self.handle(cf::RDATA_NAME_FWD), &fwd, []);
+                push_forward_entry(&mut self.index, name, dnssec, &self.row);
+                batch.put_cf(self.rdata_name_fwd, &self.index, []);
             }
         }
     }
+}
+
+/// A forward-name index key: `fname(name) | dnssec flag | row key`, replacing `out`.
+fn push_forward_entry(out: &mut Vec<u8>, name: &[u8], dnssec: bool, row_key: &[u8]) {
+    out.clear();
+    keys::push_fname(out, name);
+    out.push(u8::from(dnssec));
+    out.extend_from_slice(row_key);
 }
 
 /// Writes are synced to the write-ahead log: a batch reported written is durable.
@@ -418,24 +462,46 @@ pub(crate) fn durable() -> WriteOptions {
     options
 }
 
-fn db_options(create: bool) -> Options {
+fn db_options(create: bool, access: Access) -> Options {
     let mut options = Options::default();
     options.create_if_missing(create);
     options.create_missing_column_families(create);
     options.set_max_background_jobs(2);
+    if access == Access::Ingest {
+        // The vector memtable takes one writer at a time (there is one).
+        options.set_allow_concurrent_memtable_write(false);
+    }
     options
 }
 
-/// Settings measured for this workload (`shared/reference/storage-measurements.md`): lz4
-/// above, zstd at the bottom level, 4 KiB blocks, 10-bit bloom filters; the merge operator on
-/// the row families.
-fn cf_options(name: &str) -> Options {
+/// Table settings (`docs/BENCHMARKS.md`, store runs 3 and 4): zstd on every level, with a
+/// dictionary at the bottom level, where most bytes settle (names and rdata are short
+/// strings that compress poorly one 4 KiB block at a time without one); 4 KiB blocks for
+/// the RRset families, whose exact lookups read one block, 16 KiB for the families that are
+/// scanned or hold a log; bloom filters only on `names_known`, the one family read for keys
+/// that are mostly absent (every other read is a range scan, which a whole-key filter does
+/// not serve, or a point read of a key an index entry names, which exists). The merge
+/// operator on the row families. For [`Access::Ingest`], the vector memtable on the families
+/// that only take writes (the row and index families; `names_known` is read on every write
+/// and `meta` by ingest's resume, so they keep the skiplist).
+fn cf_options(name: &str, access: Access) -> Options {
     let mut options = Options::default();
-    options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    if access == Access::Ingest && (cf::ROWS.contains(&name) || cf::INDEXES.contains(&name)) {
+        options.set_memtable_factory(rocksdb::MemtableFactory::Vector);
+    }
+    options.set_compression_type(rocksdb::DBCompressionType::Zstd);
     options.set_bottommost_compression_type(rocksdb::DBCompressionType::Zstd);
+    // Window bits and strategy as RocksDB's defaults, zstd's default level, a 16 KiB
+    // dictionary trained on up to 100 times as many bytes of each compaction's input.
+    const DICTIONARY_BYTES: i32 = 16 * 1024;
+    options.set_bottommost_compression_options(-14, 32767, 0, DICTIONARY_BYTES, true);
+    options.set_bottommost_zstd_max_train_bytes(100 * DICTIONARY_BYTES, true);
     let mut table = rocksdb::BlockBasedOptions::default();
-    table.set_block_size(4 * 1024);
-    table.set_bloom_filter(10.0, false);
+    let lookups = [cf::RRSET, cf::RRSET_DNSSEC, cf::META].contains(&name);
+    table.set_block_size(if lookups { 4 * 1024 } else { 16 * 1024 });
+    if name == cf::NAMES_KNOWN {
+        table.set_bloom_filter(10.0, false);
+    }
     options.set_block_based_table_factory(&table);
     if cf::ROWS.contains(&name) {
         options.set_merge_operator_associative("seen", merge_operator);
@@ -506,6 +572,71 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert!(!store.background_work_pending());
+    }
+
+    /// A row as (rrname, rrtype, rdata, count).
+    type RowSummary = (Vec<u8>, u16, Vec<Vec<u8>>, u64);
+
+    /// Every row of a store, in key order.
+    fn all_rows(store: &Store) -> Vec<RowSummary> {
+        [crate::Family::RRsets, crate::Family::Rdata]
+            .into_iter()
+            .flat_map(|family| store.all_rows(family))
+            .map(|row| {
+                let row = row.unwrap();
+                (row.rrname, row.rrtype, row.rdata, row.seen.count)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_ingest_writer_stores_and_reads_back_what_a_read_write_one_does() {
+        use dnsledger_rrset::{RRset, Seen};
+        use dnsledger_wire::NameBuf;
+        let name = |text: &str| NameBuf::from_text(text).unwrap();
+        let observations: Vec<Observation> = (0..300u32)
+            .map(|i| Observation {
+                rrset: RRset::new(
+                    name(&format!("host-{}.example{}.com.", i % 40, i % 7)),
+                    [1, 2, 46][i as usize % 3],
+                    Some(name("com.")),
+                    vec![
+                        vec![192, 0, 2, (i % 5) as u8],
+                        name("ns.example.net.").as_wire().to_vec(),
+                    ],
+                ),
+                seen: Seen {
+                    time_first: 1_700_000_000 + i64::from(i),
+                    time_last: 1_700_000_100 + i64::from(i),
+                    count: u64::from(i % 3 + 1),
+                },
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let stores = [Access::ReadWrite, Access::Ingest].map(|access| {
+            let store = Store::open(&dir.path().join(format!("{access:?}")), access).unwrap();
+            for chunk in observations.chunks(70) {
+                store.write(&[(Source::Sensor, chunk)], None).unwrap();
+            }
+            store
+        });
+        // Read back before any flush (the writes are in the memtables), then after one.
+        let unflushed = all_rows(&stores[1]);
+        assert!(unflushed.len() > 300, "{} rows", unflushed.len());
+        assert_eq!(unflushed, all_rows(&stores[0]));
+        stores[1].db.flush().unwrap();
+        assert_eq!(all_rows(&stores[1]), unflushed);
+        // More writes left in the WAL only, replayed into the memtables when reopened.
+        for store in &stores {
+            store
+                .write(&[(Source::Sensor, &observations[..50])], None)
+                .unwrap();
+        }
+        drop(stores);
+        let reopened = [Access::ReadWrite, Access::Ingest]
+            .map(|access| Store::open(&dir.path().join(format!("{access:?}")), access).unwrap());
+        assert_eq!(all_rows(&reopened[1]), all_rows(&reopened[0]));
+        assert_ne!(all_rows(&reopened[1]), unflushed);
     }
 
     #[test]

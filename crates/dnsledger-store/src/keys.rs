@@ -1,6 +1,6 @@
 //! Key encoding, exactly as `docs/encoding.md` specifies it.
 
-use dnsledger_rrset::RRset;
+use dnsledger_rrset::{RRset, RRsetParts};
 use dnsledger_wire::{is_dnssec_type, rtype};
 
 /// Where a row came from; the last byte of every row key.
@@ -54,11 +54,29 @@ pub fn push_rname(out: &mut Vec<u8>, wire: &[u8]) {
 
 /// `rname` without its terminator: the prefix of the name and everything below it.
 pub fn push_rname_prefix(out: &mut Vec<u8>, wire: &[u8]) {
-    let all: Vec<&[u8]> = labels(wire).collect();
-    for label in all.iter().rev() {
-        out.push(label.len() as u8);
-        out.extend_from_slice(label);
+    let (starts, count) = label_starts(wire);
+    for &start in starts[..count].iter().rev() {
+        let end = start + 1 + usize::from(wire[start]);
+        out.extend_from_slice(&wire[start..end]);
     }
+}
+
+/// The most labels a name has: 127 one-byte labels fill the 255 bytes of a wire name.
+const MAX_LABELS: usize = 127;
+
+/// Where each label (its length byte) of a wire name starts, leaf first, and how many there
+/// are; stops where [`labels`] does, and after [`MAX_LABELS`]. On the stack: key building
+/// runs several times per written row and must not allocate for it.
+fn label_starts(wire: &[u8]) -> ([usize; MAX_LABELS], usize) {
+    let mut starts = [0usize; MAX_LABELS];
+    let mut count = 0;
+    let mut at = 0;
+    for label in labels(wire).take(MAX_LABELS) {
+        starts[count] = at;
+        count += 1;
+        at += 1 + label.len();
+    }
+    (starts, count)
 }
 
 /// Appends `fname`: labels leaf first, length-prefixed, terminated by 0 (the wire form).
@@ -89,28 +107,35 @@ pub fn skip_fname(key: &[u8]) -> Option<&[u8]> {
 
 /// Reads an `rname` at the start of `bytes`: the canonical wire name and the bytes after it.
 pub fn take_rname(bytes: &[u8]) -> Option<(Vec<u8>, &[u8])> {
-    let mut reversed: Vec<&[u8]> = Vec::new();
-    let mut rest = bytes;
+    let mut wire = Vec::new();
+    let rest = take_rname_into(bytes, &mut wire)?;
+    Some((wire, rest))
+}
+
+/// Reads an `rname` at the start of `bytes` and appends its canonical wire name to `out`;
+/// returns the bytes after it. Allocates nothing but what `out` grows by.
+pub fn take_rname_into<'b>(bytes: &'b [u8], out: &mut Vec<u8>) -> Option<&'b [u8]> {
+    let mut starts = [0usize; MAX_LABELS];
+    let mut count = 0;
+    let mut at = 0;
     loop {
-        let (&len, after) = rest.split_first()?;
+        let len = usize::from(*bytes.get(at)?);
         if len == 0 {
-            rest = after;
             break;
         }
-        if len > 63 || reversed.len() >= 127 {
+        if len > 63 || count == MAX_LABELS || at + 1 + len > bytes.len() {
             return None;
         }
-        let (label, next) = after.split_at_checked(usize::from(len))?;
-        reversed.push(label);
-        rest = next;
+        starts[count] = at;
+        count += 1;
+        at += 1 + len;
     }
-    let mut wire = Vec::with_capacity(bytes.len() - rest.len());
-    for label in reversed.iter().rev() {
-        wire.push(label.len() as u8);
-        wire.extend_from_slice(label);
+    out.reserve(at + 1);
+    for &start in starts[..count].iter().rev() {
+        out.extend_from_slice(&bytes[start..start + 1 + usize::from(bytes[start])]);
     }
-    wire.push(0);
-    Some((wire, rest))
+    out.push(0);
+    Some(&bytes[at + 1..])
 }
 
 /// Which column family pair a type lives in.
@@ -118,58 +143,86 @@ pub fn is_dnssec(rrtype: u16) -> bool {
     is_dnssec_type(rrtype)
 }
 
-/// The key of an RRset row: `rname(owner) | rrtype | rname(bailiwick) | rdata list | source`.
-pub fn rrset_key(rrset: &RRset, source: Source) -> Vec<u8> {
-    let parts = rrset.parts();
-    let mut key = Vec::with_capacity(rrset.encoded().len() + 8);
-    push_rname(&mut key, parts.rrname);
-    key.extend_from_slice(&parts.rrtype.to_be_bytes());
+/// Appends the key of an RRset row to `out`:
+/// `rname(owner) | rrtype | rname(bailiwick) | rdata list | source`.
+pub fn push_rrset_key(out: &mut Vec<u8>, parts: &RRsetParts<'_>, source: Source) {
+    push_rname(out, parts.rrname);
+    out.extend_from_slice(&parts.rrtype.to_be_bytes());
     match parts.bailiwick {
-        Some(zone) => push_rname(&mut key, zone),
-        None => key.push(NO_BAILIWICK),
+        Some(zone) => push_rname(out, zone),
+        None => out.push(NO_BAILIWICK),
     }
-    let rdata: Vec<&[u8]> = parts.rdata().collect();
-    key.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-    for r in rdata {
-        key.extend_from_slice(&(r.len() as u16).to_be_bytes());
-        key.extend_from_slice(r);
+    let count_at = out.len();
+    out.extend_from_slice(&[0, 0]);
+    let mut count: u16 = 0;
+    for r in parts.rdata() {
+        out.extend_from_slice(&(r.len() as u16).to_be_bytes());
+        out.extend_from_slice(r);
+        count += 1;
     }
-    key.push(source as u8);
-    key
+    out[count_at..count_at + 2].copy_from_slice(&count.to_be_bytes());
+    out.push(source as u8);
 }
 
-/// Decodes an RRset row key back into the RRset and its source.
-pub fn decode_rrset_key(key: &[u8]) -> Option<(RRset, Source)> {
-    let (owner, rest) = take_rname(key)?;
+/// An RRset row key taken apart: the owner and bailiwick in canonical wire form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RRsetRow {
+    pub rrname: Vec<u8>,
+    pub rrtype: u16,
+    pub bailiwick: Option<Vec<u8>>,
+    pub rdata: Vec<Vec<u8>>,
+    pub source: Source,
+}
+
+/// Takes an RRset row key apart, checking its layout (damaged bytes give `None`, never a
+/// panic) but not the RRset invariants (canonical names, sorted distinct rdata) that the
+/// store established when it wrote the key: queries read keys this way, one allocation per
+/// part; [`decode_rrset_key`] checks everything (`stats --verify`).
+pub fn decode_rrset_row(key: &[u8]) -> Option<RRsetRow> {
+    let mut rrname = Vec::new();
+    let rest = take_rname_into(key, &mut rrname)?;
     let (rrtype, rest) = rest.split_first_chunk::<2>()?;
     let (bailiwick, rest) = match rest.first()? {
         &NO_BAILIWICK => (None, &rest[1..]),
         _ => {
-            let (zone, after) = take_rname(rest)?;
+            let mut zone = Vec::new();
+            let after = take_rname_into(rest, &mut zone)?;
             (Some(zone), after)
         }
     };
     let (count, mut rest) = rest.split_first_chunk::<2>()?;
-    let mut rdata = Vec::with_capacity(usize::from(u16::from_be_bytes(*count)));
-    for _ in 0..u16::from_be_bytes(*count) {
+    let count = usize::from(u16::from_be_bytes(*count));
+    // Each rdata takes at least its two length bytes: a damaged count cannot reserve more.
+    let mut rdata = Vec::with_capacity(count.min(rest.len() / 2));
+    for _ in 0..count {
         let (len, after) = rest.split_first_chunk::<2>()?;
         let (r, next) = after.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
-        rdata.push(r);
+        rdata.push(r.to_vec());
         rest = next;
     }
     let [source] = rest else { return None };
+    Some(RRsetRow {
+        rrname,
+        rrtype: u16::from_be_bytes(*rrtype),
+        bailiwick,
+        rdata,
+        source: Source::from_byte(*source)?,
+    })
+}
+
+/// Decodes an RRset row key back into the RRset and its source, checking every invariant
+/// of [`RRset`].
+pub fn decode_rrset_key(key: &[u8]) -> Option<(RRset, Source)> {
+    let row = decode_rrset_row(key)?;
     let mut encoded = Vec::with_capacity(key.len());
     RRset::encode(
         &mut encoded,
-        &owner,
-        u16::from_be_bytes(*rrtype),
-        bailiwick.as_deref(),
-        rdata,
+        &row.rrname,
+        row.rrtype,
+        row.bailiwick.as_deref(),
+        row.rdata.iter().map(Vec::as_slice),
     );
-    Some((
-        RRset::from_encoded(&encoded).ok()?,
-        Source::from_byte(*source)?,
-    ))
+    Some((RRset::from_encoded(&encoded).ok()?, row.source))
 }
 
 /// The names inside rdata that the name index holds (`docs/encoding.md`, kind 0x03): the
@@ -227,13 +280,18 @@ pub fn push_rdata_index(out: &mut Vec<u8>, rrtype: u16, rdata: &[u8]) {
 /// The key of an rdata row: `kind | index | rrtype | rname(owner) | length | rdata | source`.
 pub fn rdata_key(owner: &[u8], rrtype: u16, rdata: &[u8], source: Source) -> Vec<u8> {
     let mut key = Vec::with_capacity(owner.len() + 2 * rdata.len() + 16);
-    push_rdata_index(&mut key, rrtype, rdata);
-    key.extend_from_slice(&rrtype.to_be_bytes());
-    push_rname(&mut key, owner);
-    key.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-    key.extend_from_slice(rdata);
-    key.push(source as u8);
+    push_rdata_key(&mut key, owner, rrtype, rdata, source);
     key
+}
+
+/// Appends the key of an rdata row (see [`rdata_key`]) to `out`.
+pub fn push_rdata_key(out: &mut Vec<u8>, owner: &[u8], rrtype: u16, rdata: &[u8], source: Source) {
+    push_rdata_index(out, rrtype, rdata);
+    out.extend_from_slice(&rrtype.to_be_bytes());
+    push_rname(out, owner);
+    out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    out.extend_from_slice(rdata);
+    out.push(source as u8);
 }
 
 /// An rdata row decoded from its key.
@@ -319,10 +377,30 @@ mod tests {
         let without = RRset::new(NameBuf::root(), rtype::A, None, vec![vec![192, 0, 2, 1]]);
         for rrset in [with, without] {
             for source in [Source::Sensor, Source::ZoneFile] {
-                let key = rrset_key(&rrset, source);
+                let mut key = Vec::new();
+                push_rrset_key(&mut key, &rrset.parts(), source);
                 assert_eq!(decode_rrset_key(&key), Some((rrset.clone(), source)));
+                let row = decode_rrset_row(&key).unwrap();
+                let parts = rrset.parts();
+                assert_eq!(row.rrname, parts.rrname);
+                assert_eq!(row.bailiwick.as_deref(), parts.bailiwick);
+                assert!(row.rdata.iter().map(Vec::as_slice).eq(parts.rdata()));
+                for cut in 0..key.len() {
+                    assert_eq!(decode_rrset_row(&key[..cut]), None, "cut at {cut}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn the_longest_names_reverse_and_read_back() {
+        // 127 one-byte labels: the most a 255-byte wire name holds.
+        let text = "a.".repeat(127);
+        let long = wire(&text);
+        let encoded = rname(&text);
+        assert_eq!(encoded.len(), long.len());
+        let (decoded, rest) = take_rname(&encoded).unwrap();
+        assert_eq!((decoded, rest), (long, &[][..]));
     }
 
     #[test]

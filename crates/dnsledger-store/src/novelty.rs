@@ -17,7 +17,7 @@
 //! are announced when they are seen as owners). Zone-file rows make their names known
 //! without announcing them: a zone file is a registry's list, not something newly seen.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use dnsledger_rrset::{Observation, RRset};
@@ -172,9 +172,13 @@ struct Found {
 /// `kind | rname(name)`: the `names_known` key.
 fn known_key(kind: NoveltyKind, name: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(name.len() + 2);
-    key.push(kind as u8);
-    keys::push_rname(&mut key, name);
+    push_known_key(&mut key, kind, name);
     key
+}
+
+fn push_known_key(out: &mut Vec<u8>, kind: NoveltyKind, name: &[u8]) {
+    out.push(kind as u8);
+    keys::push_rname(out, name);
 }
 
 /// The registered domain of a canonical wire name, as a suffix of it.
@@ -191,32 +195,56 @@ pub fn registered_domain_wire(name: &[u8]) -> Option<&[u8]> {
     name.get(at..)
 }
 
-/// Every name the batch mentions, by `names_known` key, with its earliest observation
-/// (ties broken by the RRset's bytes, so a batch always announces the same thing).
-fn candidates<'a>(parts: &[(Source, &'a [Observation])]) -> BTreeMap<Vec<u8>, Candidate<'a>> {
-    let mut found: BTreeMap<Vec<u8>, Candidate<'a>> = BTreeMap::new();
+/// Every name the batch mentions that `known` does not hold, by `names_known` key, with its
+/// earliest observation (ties broken by the RRset's bytes, so a batch always announces the
+/// same thing).
+///
+/// Owners are gathered first, borrowed: a batch repeats an owner once per type and rdata
+/// set, and its registered domain (a Public Suffix List lookup) is worked out once per
+/// owner. An owner in `known` is skipped with its registered domain: the two are made known
+/// in the same write, so a known owner's domain is known too.
+fn candidates<'a>(
+    parts: &[(Source, &'a [Observation])],
+    known: &mut KnownCache,
+) -> BTreeMap<Vec<u8>, Candidate<'a>> {
+    let mut owners: HashMap<&'a [u8], Candidate<'a>> = HashMap::new();
     for (source, observations) in parts {
         let observed = *source == Source::Sensor;
         for observation in *observations {
             let owner = observation.rrset.rrname_wire();
-            let names = [
-                registered_domain_wire(owner).map(|d| (NoveltyKind::Domain, d)),
-                Some((NoveltyKind::Name, owner)),
-            ];
-            for (kind, name) in names.into_iter().flatten() {
-                let candidate = Candidate {
-                    kind,
-                    name,
-                    first_seen: observation.seen.time_first,
-                    rrset: &observation.rrset,
-                    observed,
-                };
-                found
-                    .entry(known_key(kind, name))
-                    .and_modify(|held| held.absorb(&candidate))
-                    .or_insert(candidate);
-            }
+            let candidate = Candidate {
+                kind: NoveltyKind::Name,
+                name: owner,
+                first_seen: observation.seen.time_first,
+                rrset: &observation.rrset,
+                observed,
+            };
+            owners
+                .entry(owner)
+                .and_modify(|held| held.absorb(&candidate))
+                .or_insert(candidate);
         }
+    }
+    let mut found: BTreeMap<Vec<u8>, Candidate<'a>> = BTreeMap::new();
+    let mut key = Vec::new();
+    for (owner, candidate) in owners {
+        key.clear();
+        push_known_key(&mut key, NoveltyKind::Name, owner);
+        if known.contains(&key) {
+            continue;
+        }
+        if let Some(domain) = registered_domain_wire(owner) {
+            let as_domain = Candidate {
+                kind: NoveltyKind::Domain,
+                name: domain,
+                ..candidate
+            };
+            found
+                .entry(known_key(NoveltyKind::Domain, domain))
+                .and_modify(|held| held.absorb(&as_domain))
+                .or_insert(as_domain);
+        }
+        found.insert(key.clone(), candidate);
     }
     found
 }
@@ -270,14 +298,15 @@ impl Store {
         parts: &[(Source, &[Observation])],
         batch: &mut WriteBatch,
     ) -> Result<Found, StoreError> {
-        let mut unknown: Vec<(Vec<u8>, Candidate<'_>)> = candidates(parts)
+        let mut unknown: Vec<(Vec<u8>, Candidate<'_>)> = candidates(parts, &mut state.known)
             .into_iter()
             .filter(|(key, _)| !state.known.contains(key))
             .collect();
         let handle = self.handle(cf::NAMES_KNOWN);
+        // `unknown` is in key order (a BTreeMap's): RocksDB need not sort it again.
         let stored =
             self.db()
-                .batched_multi_get_cf(handle, unknown.iter().map(|(key, _)| key), false);
+                .batched_multi_get_cf(handle, unknown.iter().map(|(key, _)| key), true);
         let mut fresh = Vec::with_capacity(unknown.len());
         for ((key, candidate), stored) in unknown.drain(..).zip(stored) {
             match stored.map_err(|e| self.engine_error(e))? {

@@ -574,18 +574,17 @@ impl Rows<'_> {
     }
 
     fn rrset_row(&self, key: &[u8], value: &[u8]) -> Result<Row, StoreError> {
-        let (rrset, source) = keys::decode_rrset_key(key)
+        let row = keys::decode_rrset_row(key)
             .ok_or_else(|| self.damaged(cf::RRSET, "undecodable key"))?;
         let (seen, activity) = self.value(cf::RRSET, value)?;
-        let parts = rrset.parts();
         Ok(Row {
-            rrname: parts.rrname.to_vec(),
-            rrtype: parts.rrtype,
-            bailiwick: parts.bailiwick.map(<[u8]>::to_vec),
-            rdata: parts.rdata().map(<[u8]>::to_vec).collect(),
+            rrname: row.rrname,
+            rrtype: row.rrtype,
+            bailiwick: row.bailiwick,
+            rdata: row.rdata,
             seen,
             activity,
-            source,
+            source: row.source,
             is_rrset_row: true,
         })
     }

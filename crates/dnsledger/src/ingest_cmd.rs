@@ -71,7 +71,7 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
         max_rrsets: args.max_rrsets,
         stop: crate::stop_on_signals()?,
     };
-    let store = Store::open(&args.db, Access::ReadWrite).with_context(|| {
+    let store = Store::open(&args.db, Access::Ingest).with_context(|| {
         format!(
             "opening the store {} (if another process holds its lock, e.g. a server started \
              with --accept-submissions, send to it with `dnsledger sensor --output http://...`)",

@@ -176,7 +176,7 @@ impl OutputSink {
                     .with_context(|| format!("delivering to {url}"))?;
                 Ok(OutputSink::Submit(sink))
             }
-            Target::Store(dir) => Store::open(&dir, Access::ReadWrite)
+            Target::Store(dir) => Store::open(&dir, Access::Ingest)
                 .map(|store| OutputSink::Store(Arc::new(store)))
                 .with_context(|| {
                     format!(
