@@ -33,6 +33,8 @@ const ROWS_AHEAD: usize = 256;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a shard may take to start answering.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle connections kept open per shard address.
+const IDLE_CONNECTIONS: usize = 128;
 /// How much of a refusal's text is kept.
 const MESSAGE_BYTES: u64 = 1024;
 
@@ -134,6 +136,10 @@ fn agent(shard: &Shard) -> Result<ureq::Agent, ShardsFileError> {
         .max_redirects(0)
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_recv_response(Some(ANSWER_TIMEOUT))
+        // One connection per query in flight stays open for the next: a router asks every
+        // shard for every query, and a new connection per request costs more than the lookup.
+        .max_idle_connections_per_host(IDLE_CONNECTIONS)
+        .max_idle_connections(IDLE_CONNECTIONS)
         .user_agent(concat!("dnsledger-router/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = &shard.ca_file {
         let roots = dnsledger_submit::root_certs(path).map_err(|e| ShardsFileError {
@@ -396,7 +402,12 @@ fn read_into(client: &ShardClient, target: &str, tx: &SyncSender<Message>) {
     match client.get(target) {
         Answer::Body(body) => {
             if tx.send(Message::Opened).is_ok() {
-                forward_frames(body.into_reader(), tx);
+                let mut reader = body.into_reader();
+                if forward_frames(&mut reader, tx) {
+                    // What follows the end frame is the body's own end (the last chunk):
+                    // read, it lets the connection go back to the pool for the next query.
+                    let _ = std::io::copy(&mut reader, &mut std::io::sink());
+                }
             }
         }
         Answer::Refused(text) => drop(tx.send(Message::Refused(text))),
@@ -415,18 +426,23 @@ fn refusal_text(response: &mut ureq::http::Response<ureq::Body>) -> String {
     text.trim().to_string()
 }
 
-fn forward_frames(body: impl std::io::Read, tx: &SyncSender<Message>) {
+/// Sends the body's frames on; true when it ended with its end frame, all of it sent.
+fn forward_frames(body: impl std::io::Read, tx: &SyncSender<Message>) -> bool {
     for frame in FrameReader::new(body) {
-        let message = match frame {
-            Ok(Frame::Row(position, row)) => Message::Row(position, row),
-            Ok(Frame::End(TransitEnd::Complete)) => Message::Done,
-            Ok(Frame::End(TransitEnd::Failed(message))) => Message::Failed(message),
-            Err(error) => Message::Failed(error.to_string()),
+        let (message, ended) = match frame {
+            Ok(Frame::Row(position, row)) => (Message::Row(position, row), false),
+            Ok(Frame::End(TransitEnd::Complete)) => (Message::Done, true),
+            Ok(Frame::End(TransitEnd::Failed(message))) => (Message::Failed(message), true),
+            Err(error) => (Message::Failed(error.to_string()), false),
         };
         if tx.send(message).is_err() {
-            return;
+            return false;
+        }
+        if ended {
+            return true;
         }
     }
+    false
 }
 
 /// One shard's rows as they arrive.
