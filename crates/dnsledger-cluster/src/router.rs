@@ -402,7 +402,8 @@ fn read_into(client: &ShardClient, target: &str, tx: &SyncSender<Message>) {
     match client.get(target) {
         Answer::Body(body) => {
             if tx.send(Message::Opened).is_ok() {
-                let mut reader = body.into_reader();
+                // Frame lengths are read a byte at a time: buffered, not a read call each.
+                let mut reader = std::io::BufReader::new(body.into_reader());
                 if forward_frames(&mut reader, tx) {
                     // What follows the end frame is the body's own end (the last chunk):
                     // read, it lets the connection go back to the pool for the next query.
