@@ -132,9 +132,11 @@ impl RRset {
         }
     }
 
-    /// The owner, canonical wire form.
+    /// The owner, canonical wire form. Read without the rest of the layout: writers ask
+    /// for the owner of every observation they write.
     pub fn rrname_wire(&self) -> &[u8] {
-        self.parts().rrname
+        let end = wire_name_len(&self.encoded).unwrap_or_default();
+        &self.encoded[..end]
     }
 
     pub fn rrname(&self) -> NameBuf {

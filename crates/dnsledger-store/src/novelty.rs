@@ -17,7 +17,7 @@
 //! are announced when they are seen as owners). Zone-file rows make their names known
 //! without announcing them: a zone file is a registry's list, not something newly seen.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use dnsledger_rrset::{Observation, RRset};
@@ -172,13 +172,9 @@ struct Found {
 /// `kind | rname(name)`: the `names_known` key.
 fn known_key(kind: NoveltyKind, name: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(name.len() + 2);
-    push_known_key(&mut key, kind, name);
+    key.push(kind as u8);
+    keys::push_rname(&mut key, name);
     key
-}
-
-fn push_known_key(out: &mut Vec<u8>, kind: NoveltyKind, name: &[u8]) {
-    out.push(kind as u8);
-    keys::push_rname(out, name);
 }
 
 /// The registered domain of a canonical wire name, as a suffix of it.
@@ -206,8 +202,9 @@ pub fn registered_domain_wire(name: &[u8]) -> Option<&[u8]> {
 fn candidates<'a>(
     parts: &[(Source, &'a [Observation])],
     known: &mut KnownCache,
-) -> BTreeMap<Vec<u8>, Candidate<'a>> {
-    let mut owners: HashMap<&'a [u8], Candidate<'a>> = HashMap::new();
+) -> Vec<(Vec<u8>, Candidate<'a>)> {
+    let observations = parts.iter().map(|(_, batch)| batch.len()).sum();
+    let mut owners: HashMap<&'a [u8], Candidate<'a>> = HashMap::with_capacity(observations);
     for (source, observations) in parts {
         let observed = *source == Source::Sensor;
         for observation in *observations {
@@ -225,11 +222,10 @@ fn candidates<'a>(
                 .or_insert(candidate);
         }
     }
-    let mut found: BTreeMap<Vec<u8>, Candidate<'a>> = BTreeMap::new();
-    let mut key = Vec::new();
+    let mut found: Vec<(Vec<u8>, Candidate<'a>)> = Vec::new();
+    let mut domains: HashMap<Vec<u8>, Candidate<'a>> = HashMap::new();
     for (owner, candidate) in owners {
-        key.clear();
-        push_known_key(&mut key, NoveltyKind::Name, owner);
+        let key = known_key(NoveltyKind::Name, owner);
         if known.contains(&key) {
             continue;
         }
@@ -239,13 +235,17 @@ fn candidates<'a>(
                 name: domain,
                 ..candidate
             };
-            found
+            domains
                 .entry(known_key(NoveltyKind::Domain, domain))
                 .and_modify(|held| held.absorb(&as_domain))
                 .or_insert(as_domain);
         }
-        found.insert(key.clone(), candidate);
+        found.push((key, candidate));
     }
+    found.extend(domains);
+    // Keys are distinct (owners and domains were gathered in maps, and their kind byte
+    // tells them apart): sorting by key alone is deterministic.
+    found.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
     found
 }
 
@@ -303,7 +303,7 @@ impl Store {
             .filter(|(key, _)| !state.known.contains(key))
             .collect();
         let handle = self.handle(cf::NAMES_KNOWN);
-        // `unknown` is in key order (a BTreeMap's): RocksDB need not sort it again.
+        // `unknown` is in key order (`candidates` sorts it): RocksDB need not sort it again.
         let stored =
             self.db()
                 .batched_multi_get_cf(handle, unknown.iter().map(|(key, _)| key), true);

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use dnsledger_rrset::Seen;
 use dnsledger_wire::{is_dnssec_type, type_from_name, NameBuf};
-use rocksdb::{DBIteratorWithThreadMode, Direction, IteratorMode, ReadOptions, DB};
+use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions, DB};
 
 use crate::db::cf;
 use crate::keys::{self, kind, Source};
@@ -225,7 +225,9 @@ fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 pub struct Rows<'a> {
     store: &'a Store,
     scans: std::vec::IntoIter<Scan>,
-    current: Option<(Scan, DBIteratorWithThreadMode<'a, DB>)>,
+    /// The scan being read, positioned on its next entry. A raw iterator: rows decode from
+    /// the borrowed key and value, where the boxed iterator copied both for every entry.
+    current: Option<(Scan, DBRawIteratorWithThreadMode<'a, DB>)>,
     filter: Filter,
     counters: QueryCounters,
     /// `all_rows` keeps every row, DNSSEC ones included.
@@ -523,12 +525,11 @@ impl Rows<'_> {
         if let Some(upper) = &scan.upper {
             options.set_iterate_upper_bound(upper.clone());
         }
-        let db = self.store.db();
-        let iterator = db.iterator_cf_opt(
-            self.store.handle(scan.cf),
-            options,
-            IteratorMode::From(&scan.lower, Direction::Forward),
-        );
+        let mut iterator = self
+            .store
+            .db()
+            .raw_iterator_cf_opt(self.store.handle(scan.cf), options);
+        iterator.seek(&scan.lower);
         self.current = Some((scan, iterator));
         true
     }
@@ -671,38 +672,54 @@ impl Rows<'_> {
             if self.current.is_none() && !self.next_scan() {
                 return None;
             }
-            let (scan, iterator) = self.current.as_mut()?;
-            let kind = scan.kind;
-            let Some(item) = iterator.next() else {
-                self.current = None;
-                continue;
-            };
-            let (key, value) = match item {
-                Ok(pair) => pair,
-                Err(e) => return Some(Err(self.store.engine_error(e))),
+            // Taken out while its entry is read, so that the entry's key and value borrow
+            // the iterator and not `self`; put back once it has moved on.
+            let (scan, mut iterator) = self.current.take()?;
+            let (Some(key), Some(value)) = (iterator.key(), iterator.value()) else {
+                match iterator.status() {
+                    Ok(()) => continue,
+                    Err(error) => return Some(Err(self.store.engine_error(error))),
+                }
             };
             self.counters.scanned += 1;
             if self.out_of_time() {
                 self.scans = Vec::new().into_iter();
-                self.current = None;
                 return Some(Err(StoreError::OutOfTime {
                     scanned: self.counters.scanned,
                 }));
             }
-            match self.row(kind, &key, &value) {
-                Err(e) => return Some(Err(e)),
-                Ok(Some(row)) if self.admits(&row) => {
-                    self.counters.returned += 1;
-                    if self.track_positions {
-                        self.position = Position {
-                            scan: self.scans_started,
-                            key: key.to_vec(),
-                            period: 0,
-                        };
-                    }
-                    return Some(Ok(row));
+            let outcome = self.admit(scan.kind, key, value);
+            iterator.next();
+            self.current = Some((scan, iterator));
+            if let Some(outcome) = outcome {
+                return Some(outcome);
+            }
+        }
+    }
+
+    /// The row of one stored entry if it passes the filter (counted either way).
+    fn admit(
+        &mut self,
+        kind: ScanKind,
+        key: &[u8],
+        value: &[u8],
+    ) -> Option<Result<Row, StoreError>> {
+        match self.row(kind, key, value) {
+            Err(e) => Some(Err(e)),
+            Ok(Some(row)) if self.admits(&row) => {
+                self.counters.returned += 1;
+                if self.track_positions {
+                    self.position = Position {
+                        scan: self.scans_started,
+                        key: key.to_vec(),
+                        period: 0,
+                    };
                 }
-                Ok(_) => self.counters.filtered += 1,
+                Some(Ok(row))
+            }
+            Ok(_) => {
+                self.counters.filtered += 1;
+                None
             }
         }
     }
