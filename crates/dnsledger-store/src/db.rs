@@ -297,6 +297,29 @@ impl Store {
                 .any(|name| PER_FAMILY.iter().any(|p| self.int_property(name, p) > 0))
     }
 
+    /// Rewrites every column family into its bottom level and waits until that is done.
+    /// Merge operands collapse into one value per row (fewer bytes, and reads stop merging
+    /// them again), and a lookup probes one level instead of several. Costs about what
+    /// writing the store once did: for the end of a large ingest, not for every batch.
+    pub fn compact(&self) {
+        let mut options = rocksdb::CompactOptions::default();
+        options.set_exclusive_manual_compaction(true);
+        // Files this compaction itself writes to the bottom level are not rewritten again.
+        options.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::ForceOptimized);
+        for name in cf::ALL {
+            self.db
+                .compact_range_cf_opt(self.handle(name), None::<&[u8]>, None::<&[u8]>, &options);
+        }
+    }
+
+    /// Table files of a column family per level, level 0 first.
+    #[cfg(test)]
+    fn files_per_level(&self, name: &str) -> Vec<u64> {
+        (0..7)
+            .map(|level| self.int_property(name, &format!("rocksdb.num-files-at-level{level}")))
+            .collect()
+    }
+
     fn int_property(&self, cf_name: &str, property: &str) -> u64 {
         let Some(handle) = self.db.cf_handle(cf_name) else {
             return 0;
@@ -586,6 +609,52 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert!(!store.background_work_pending());
+    }
+
+    #[test]
+    fn compaction_leaves_one_level_per_family_and_the_same_rows() {
+        use dnsledger_rrset::{RRset, Seen};
+        use dnsledger_wire::NameBuf;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::Ingest).unwrap();
+        // The same RRsets written in several flushed rounds: their merge operands lie in
+        // several level-0 files until a compaction merges them.
+        for round in 0..3i64 {
+            let observations: Vec<Observation> = (0..200u8)
+                .map(|i| Observation {
+                    rrset: RRset::new(
+                        NameBuf::from_text(&format!("host{i}.example.com.")).unwrap(),
+                        1,
+                        Some(NameBuf::from_text("example.com.").unwrap()),
+                        vec![vec![192, 0, 2, i]],
+                    ),
+                    seen: Seen {
+                        time_first: 1_700_000_000 + round,
+                        time_last: 1_700_000_100 + round,
+                        count: 1,
+                    },
+                })
+                .collect();
+            store
+                .write(&[(Source::Sensor, &observations)], None)
+                .unwrap();
+            for name in cf::ALL {
+                store.db.flush_cf(store.handle(name)).unwrap();
+            }
+        }
+        let before = all_rows(&store);
+        // Three overlapping level-0 files: below the trigger of an automatic compaction.
+        assert_eq!(store.files_per_level(cf::RRSET)[0], 3);
+        store.compact();
+        for name in cf::ALL {
+            let levels = store.files_per_level(name);
+            let occupied = levels.iter().filter(|&&files| files > 0).count();
+            assert!(levels[0] == 0 && occupied <= 1, "{name}: {levels:?}");
+        }
+        let after = all_rows(&store);
+        assert_eq!(after, before);
+        assert_eq!(after.len(), 400);
+        assert!(after.iter().all(|(_, _, _, count)| *count == 3));
     }
 
     /// A row as (rrname, rrtype, rdata, count).

@@ -39,6 +39,10 @@ pub struct IngestArgs {
     /// Also write every counter as one JSON object to this file.
     #[arg(long, value_name = "PATH")]
     stats_json: Option<PathBuf>,
+    /// Then compact the whole store into its bottom level (after a large ingest: fewer
+    /// bytes, faster scans and cold lookups; takes about as long as writing it did).
+    #[arg(long)]
+    compact: bool,
     /// Which names captures and dnstap files may add (COF and passivedns inputs are stored
     /// as they are). A resumed ingest must be given the same scope.
     #[command(flatten)]
@@ -55,6 +59,7 @@ impl IngestArgs {
             accept_rd: false,
             max_rrsets: 500_000,
             stats_json: None,
+            compact: false,
             scope: ScopeArgs::default(),
         }
     }
@@ -93,6 +98,9 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
             break;
         }
     }
+    if args.compact && status != exit::INTERRUPTED {
+        compact(&store, &bar);
+    }
     bar.finish_and_clear();
     let one_stream = match stats.ingest.captures_read_as_one_stream {
         0 => String::new(),
@@ -114,6 +122,16 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
         write_stats_json(path, counters.iter().map(|(n, v)| (n.as_str(), *v)))?;
     }
     Ok(status)
+}
+
+fn compact(store: &Store, bar: &ProgressBar) {
+    bar.set_message("compacting the store");
+    let start = std::time::Instant::now();
+    store.compact();
+    eprintln!(
+        "dnsledger ingest: compacted the store in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
 }
 
 /// One input: errors that concern only this input are reported and remembered in the exit

@@ -238,6 +238,17 @@ fn split_reverse_order_and_reingested_cof_give_the_same_dump() {
         0
     );
     assert_eq!(dump(&split), reference, "pieces in reverse order");
+
+    // Small batches leave merge operands on several levels; compacting merges them all.
+    let compacted = dir.join("compacted");
+    let pieces = [parts[0].to_str().unwrap(), parts[1].to_str().unwrap()];
+    let (status, stderr) = ingest(
+        &compacted,
+        &[&pieces[..], &["--max-rrsets", "50", "--compact"]].concat(),
+    );
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.contains("compacted the store in"), "{stderr}");
+    assert_eq!(dump(&compacted), reference, "compacted after small batches");
 }
 
 #[test]
