@@ -1,7 +1,9 @@
-//! Aggregation: one row per RRset identity, merged in memory until a flush.
+//! Aggregation: one row per RRset identity and day, merged in memory until a flush.
 
 use dnsledger_rrset::{Observation, RRset, Seen};
-use hashbrown::HashMap;
+use hashbrown::HashTable;
+
+use crate::fingerprint::{Fingerprint, Fingerprinter};
 
 /// Distinct RRsets seen since the last flush, with their merged statistics.
 ///
@@ -12,53 +14,48 @@ use hashbrown::HashMap;
 /// Statistics are kept apart per UTC day (of an observation's first time), so that every
 /// observation leaving the aggregator lies within one day: the store's per-day activity
 /// histogram counts each one on its day.
+///
+/// Layout: rows are found by a keyed 128-bit fingerprint of the RRset's encoding held in
+/// the row itself, next to the statistics, one cache line per row: a probe that finds its
+/// RRset reads that line and nothing else. The identity is kept in the row only for the
+/// output and never read while aggregating (see [`crate::fingerprint`] for why equal
+/// fingerprints may be taken for equal RRsets).
 #[derive(Debug)]
 pub struct Aggregator {
-    rows: HashMap<RRset, Days>,
+    rows: HashTable<Row>,
+    fingerprints: Fingerprinter,
+    /// Distinct RRsets held: rows less the extra days of RRsets seen on several days.
+    rrsets: usize,
     max_rrsets: usize,
 }
 
-/// One RRset's statistics per day; nearly always a single day, held without allocating.
+/// One RRset's statistics on one day, the day of `seen.time_first`.
 #[derive(Debug)]
-enum Days {
-    One(i64, Seen),
-    Many(Vec<(i64, Seen)>),
+#[repr(align(64))]
+struct Row {
+    fingerprint: Fingerprint,
+    seen: Seen,
+    rrset: RRset,
 }
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
-impl Days {
-    fn new(seen: Seen) -> Days {
-        Days::One(seen.time_first.div_euclid(SECONDS_PER_DAY), seen)
-    }
+fn day_of(time: i64) -> i64 {
+    time.div_euclid(SECONDS_PER_DAY)
+}
 
-    fn add(&mut self, seen: &Seen) {
-        let day = seen.time_first.div_euclid(SECONDS_PER_DAY);
-        match self {
-            Days::One(held_day, held) if *held_day == day => held.merge(seen),
-            Days::One(held_day, held) => *self = Days::Many(vec![(*held_day, *held), (day, *seen)]),
-            Days::Many(days) => match days.iter_mut().find(|(held_day, _)| *held_day == day) {
-                Some((_, held)) => held.merge(seen),
-                None => days.push((day, *seen)),
-            },
-        }
-    }
-
-    fn into_observations(self, rrset: RRset, out: &mut Vec<Observation>) {
-        match self {
-            Days::One(_, seen) => out.push(Observation { rrset, seen }),
-            Days::Many(days) => out.extend(days.into_iter().map(|(_, seen)| Observation {
-                rrset: rrset.clone(),
-                seen,
-            })),
-        }
+impl Row {
+    fn day(&self) -> i64 {
+        day_of(self.seen.time_first)
     }
 }
 
 impl Aggregator {
     pub fn new(max_rrsets: usize) -> Aggregator {
         Aggregator {
-            rows: HashMap::new(),
+            rows: HashTable::new(),
+            fingerprints: Fingerprinter::new(),
+            rrsets: 0,
             max_rrsets: max_rrsets.max(1),
         }
     }
@@ -66,34 +63,63 @@ impl Aggregator {
     /// Counts one observation at `time` (seconds) of the RRset encoded in `encoded` (by
     /// [`RRset::encode`]). Allocates only for an RRset not already held.
     pub fn observe(&mut self, encoded: &[u8], time: i64) {
-        match self.rows.get_mut(encoded) {
-            Some(days) => days.add(&Seen::once(time)),
-            None => {
-                self.rows.insert(
-                    RRset::from_encoded_trusted(encoded),
-                    Days::new(Seen::once(time)),
-                );
-            }
-        }
+        let fingerprint = self.fingerprints.of(encoded);
+        self.add(fingerprint, Seen::once(time), || {
+            RRset::from_encoded_trusted(encoded)
+        });
     }
 
     /// Merges an already aggregated observation (from a file of them, say).
     pub fn merge(&mut self, observation: Observation) {
-        match self.rows.get_mut(observation.rrset.encoded()) {
-            Some(days) => days.add(&observation.seen),
+        let fingerprint = self.fingerprints.of(observation.rrset.encoded());
+        self.add(fingerprint, observation.seen, || observation.rrset);
+    }
+
+    /// Merges `seen` into the row of its day, creating the row (with the identity `rrset`
+    /// gives, or another day's copy of it) when there is none. One probe unless the RRset
+    /// is held for another day.
+    fn add(&mut self, fingerprint: Fingerprint, seen: Seen, rrset: impl FnOnce() -> RRset) {
+        let hash = fingerprint.table_hash();
+        let day = day_of(seen.time_first);
+        let held = self
+            .rows
+            .find_mut(hash, |row| row.fingerprint == fingerprint);
+        let other_day = match held {
+            Some(row) if row.day() == day => return row.seen.merge(&seen),
+            Some(row) => row.rrset.clone(),
             None => {
-                self.rows
-                    .insert(observation.rrset, Days::new(observation.seen));
+                self.rrsets += 1;
+                return self.insert(Row {
+                    fingerprint,
+                    seen,
+                    rrset: rrset(),
+                });
             }
+        };
+        let same_day = |row: &Row| row.fingerprint == fingerprint && row.day() == day;
+        match self.rows.find_mut(hash, same_day) {
+            Some(row) => row.seen.merge(&seen),
+            None => self.insert(Row {
+                fingerprint,
+                seen,
+                rrset: other_day,
+            }),
         }
     }
 
-    pub fn is_full(&self) -> bool {
-        self.rows.len() >= self.max_rrsets
+    fn insert(&mut self, row: Row) {
+        let hash = row.fingerprint.table_hash();
+        self.rows
+            .insert_unique(hash, row, |row| row.fingerprint.table_hash());
     }
 
+    pub fn is_full(&self) -> bool {
+        self.rrsets >= self.max_rrsets
+    }
+
+    /// Distinct RRsets held (an RRset seen on several days counts once).
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rrsets
     }
 
     pub fn is_empty(&self) -> bool {
@@ -103,10 +129,15 @@ impl Aggregator {
     /// Everything held, in identity then time order (so output is deterministic), leaving
     /// it empty.
     pub fn drain(&mut self) -> Vec<Observation> {
-        let mut out = Vec::with_capacity(self.rows.len());
-        for (rrset, days) in self.rows.drain() {
-            days.into_observations(rrset, &mut out);
-        }
+        self.rrsets = 0;
+        let mut out: Vec<Observation> = self
+            .rows
+            .drain()
+            .map(|row| Observation {
+                rrset: row.rrset,
+                seen: row.seen,
+            })
+            .collect();
         out.sort_unstable_by(|a, b| {
             a.rrset
                 .cmp(&b.rrset)
@@ -163,6 +194,49 @@ mod tests {
         agg.observe(&encoded(&two), 1);
         assert!(agg.is_full());
         assert_eq!(agg.drain().len(), 2);
+    }
+
+    #[test]
+    fn merged_rows_join_observed_ones_per_day() {
+        let mut agg = Aggregator::new(10);
+        let rdata: [&[u8]; 1] = [&[192, 0, 2, 1]];
+        let bytes = encoded(&rdata);
+        let rrset = RRset::from_encoded(&bytes).unwrap();
+        let day = 20_000 * SECONDS_PER_DAY;
+        agg.observe(&bytes, day + 50);
+        let merged = |first, last, count| Observation {
+            rrset: rrset.clone(),
+            seen: Seen {
+                time_first: first,
+                time_last: last,
+                count,
+            },
+        };
+        agg.merge(merged(day + 10, day + 20, 4));
+        agg.merge(merged(day - 30, day - 20, 2));
+        assert_eq!(agg.len(), 1, "one RRset held");
+        let rows: Vec<(RRset, Seen)> = agg.drain().into_iter().map(|o| (o.rrset, o.seen)).collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    rrset.clone(),
+                    Seen {
+                        time_first: day - 30,
+                        time_last: day - 20,
+                        count: 2
+                    }
+                ),
+                (
+                    rrset,
+                    Seen {
+                        time_first: day + 10,
+                        time_last: day + 50,
+                        count: 5
+                    }
+                ),
+            ]
+        );
     }
 
     #[test]

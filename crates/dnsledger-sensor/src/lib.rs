@@ -35,6 +35,7 @@
 
 pub mod aggregate;
 pub mod authority;
+mod fingerprint;
 mod hints;
 pub mod live;
 pub mod pair;
