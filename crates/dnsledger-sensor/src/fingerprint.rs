@@ -10,7 +10,7 @@
 //! keys the chance of any collision is about n^2 / 2^129: for the 2 million RRsets an
 //! aggregation table holds at most by default, about 6 * 10^-27.
 
-use std::hash::{BuildHasher, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use siphasher::sip128::{Hasher128, SipHasher13};
 
@@ -45,15 +45,17 @@ impl Fingerprinter {
 
     /// The fingerprint of `bytes`.
     pub(crate) fn of(&self, bytes: &[u8]) -> Fingerprint {
-        self.of_parts(|hasher| hasher.write(bytes))
+        let mut hasher = self.hasher;
+        hasher.write(bytes);
+        Fingerprint(hasher.finish128().as_u128())
     }
 
-    /// The fingerprint of what `write` feeds in. The parts must make an unambiguous
-    /// encoding of the key (fixed sizes, tags or self-delimiting wire names), because only
-    /// their concatenation is hashed.
-    pub(crate) fn of_parts(&self, write: impl FnOnce(&mut SipHasher13)) -> Fingerprint {
+    /// The fingerprint of a composite key, fed in through its `Hash` implementation: the
+    /// standard library's implementations are prefix-free (a slice writes its length
+    /// first, an enum its variant), so two different keys never feed in the same bytes.
+    pub(crate) fn of_key(&self, key: &impl Hash) -> Fingerprint {
         let mut hasher = self.hasher;
-        write(&mut hasher);
+        key.hash(&mut hasher);
         Fingerprint(hasher.finish128().as_u128())
     }
 }
@@ -67,13 +69,9 @@ mod tests {
         let fingerprints = Fingerprinter::new();
         assert_eq!(fingerprints.of(b"example"), fingerprints.of(b"example"));
         assert_ne!(fingerprints.of(b"example"), fingerprints.of(b"examplf"));
-        assert_eq!(
-            fingerprints.of(b"example"),
-            fingerprints.of_parts(|hasher| {
-                hasher.write(b"exa");
-                hasher.write(b"mple");
-            })
-        );
+        let key = |name: &'static [u8], port: u16| fingerprints.of_key(&(name, port));
+        assert_eq!(key(b"example", 53), key(b"example", 53));
+        assert_ne!(key(b"example", 53), key(b"example", 54));
     }
 
     #[test]
