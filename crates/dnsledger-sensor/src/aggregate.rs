@@ -63,7 +63,7 @@ impl Aggregator {
     /// Counts one observation at `time` (seconds) of the RRset encoded in `encoded` (by
     /// [`RRset::encode`]). Allocates only for an RRset not already held.
     pub fn observe(&mut self, encoded: &[u8], time: i64) {
-        let fingerprint = self.fingerprints.of(encoded);
+        let fingerprint = self.fingerprints.of(&[encoded]);
         self.add(fingerprint, Seen::once(time), || {
             RRset::from_encoded_trusted(encoded)
         });
@@ -71,7 +71,7 @@ impl Aggregator {
 
     /// Merges an already aggregated observation (from a file of them, say).
     pub fn merge(&mut self, observation: Observation) {
-        let fingerprint = self.fingerprints.of(observation.rrset.encoded());
+        let fingerprint = self.fingerprints.of(&[observation.rrset.encoded()]);
         self.add(fingerprint, observation.seen, || observation.rrset);
     }
 

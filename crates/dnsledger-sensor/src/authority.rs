@@ -9,8 +9,11 @@ use std::net::IpAddr;
 
 use hashbrown::{HashMap, HashTable};
 
-use crate::fingerprint::{Fingerprint, Fingerprinter};
+use crate::fingerprint::{address_bytes, Fingerprint, Fingerprinter};
 use crate::RootHints;
+
+/// A name server's name in canonical wire form, owned.
+type WireName = Box<[u8]>;
 
 /// The learned "address X serves zone Z" facts, bounded in size.
 ///
@@ -28,8 +31,9 @@ pub struct AuthorityMap {
     zone_depths: HashMap<IpAddr, Depths>,
     /// "Name server N serves zone Z" (from an NS RRset), by fingerprint of (Z, N).
     delegations: HashTable<Fingerprint>,
-    /// The name servers that learned delegations point to, with their zones and addresses.
-    nameservers: HashTable<Nameserver>,
+    /// The name servers that learned delegations point to, with their zones and addresses:
+    /// a few thousand, so this table stays in cache and is keyed by name.
+    nameservers: HashMap<WireName, Nameserver>,
     fingerprints: Fingerprinter,
     entries: usize,
     max_entries: usize,
@@ -37,10 +41,8 @@ pub struct AuthorityMap {
 }
 
 /// What is known of one name server: the zones it serves and its addresses.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Nameserver {
-    /// Fingerprint of the name server's name.
-    fingerprint: Fingerprint,
     /// The zones, canonical wire names one after the other (each ends with its root label).
     zones: Vec<u8>,
     addresses: Vec<IpAddr>,
@@ -68,7 +70,7 @@ impl AuthorityMap {
             served: HashTable::new(),
             zone_depths: HashMap::new(),
             delegations: HashTable::new(),
-            nameservers: HashTable::new(),
+            nameservers: HashMap::new(),
             fingerprints: Fingerprinter::new(),
             entries: 0,
             max_entries,
@@ -106,30 +108,12 @@ impl AuthorityMap {
 
     /// Records that `nameserver` (the target of an accepted NS RRset) serves `zone`.
     pub fn learn_nameserver(&mut self, zone: &[u8], nameserver: &[u8]) {
-        let fact = self.fingerprints.of_key(&(zone, nameserver));
+        let fact = self.fingerprints.of(&[zone, nameserver]);
         if contains(&self.delegations, fact) || !self.reserve() {
             return;
         }
         insert(&mut self.delegations, fact);
-        let name = self.fingerprints.of(nameserver);
-        let facts = match self
-            .nameservers
-            .find_mut(name.table_hash(), |n| n.fingerprint == name)
-        {
-            Some(facts) => facts,
-            None => self
-                .nameservers
-                .insert_unique(
-                    name.table_hash(),
-                    Nameserver {
-                        fingerprint: name,
-                        zones: Vec::new(),
-                        addresses: Vec::new(),
-                    },
-                    |n| n.fingerprint.table_hash(),
-                )
-                .into_mut(),
-        };
+        let facts = self.nameservers.entry_ref(nameserver).or_default();
         facts.zones.extend_from_slice(zone);
         let addresses = facts.addresses.clone();
         for addr in addresses {
@@ -137,24 +121,23 @@ impl AuthorityMap {
         }
     }
 
+    /// Whether a learned NS RRset points to `name`: only then are its addresses kept.
+    pub fn is_nameserver(&self, name: &[u8]) -> bool {
+        self.nameservers.contains_key(name)
+    }
+
     /// Records an accepted address record of `nameserver`. Addresses of names that no
     /// learned NS RRset points to are not kept: most A/AAAA records are of web and mail
     /// hosts, and keeping them would fill the table with facts that never matter.
     pub fn learn_address(&mut self, nameserver: &[u8], addr: IpAddr) {
-        let name = self.fingerprints.of(nameserver);
-        let Some(facts) = self
-            .nameservers
-            .find(name.table_hash(), |n| n.fingerprint == name)
-        else {
-            return;
+        let known = match self.nameservers.get(nameserver) {
+            Some(facts) => facts.addresses.contains(&addr),
+            None => return,
         };
-        if facts.addresses.contains(&addr) || !self.reserve() {
+        if known || !self.reserve() {
             return;
         }
-        let Some(facts) = self
-            .nameservers
-            .find_mut(name.table_hash(), |n| n.fingerprint == name)
-        else {
+        let Some(facts) = self.nameservers.get_mut(nameserver) else {
             return;
         };
         facts.addresses.push(addr);
@@ -177,7 +160,7 @@ impl AuthorityMap {
 
     /// The fingerprint of "`server` serves `zone`".
     fn server_zone(&self, server: IpAddr, zone: &[u8]) -> Fingerprint {
-        self.fingerprints.of_key(&(server, zone))
+        self.fingerprints.of(&[&address_bytes(server), zone])
     }
 
     /// Claims room for one more fact; false (and counted) when the bound is reached.

@@ -10,7 +10,8 @@
 //! keys the chance of any collision is about n^2 / 2^129: for the 2 million RRsets an
 //! aggregation table holds at most by default, about 6 * 10^-27.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
+use std::net::IpAddr;
 
 use siphasher::sip128::{Hasher128, SipHasher13};
 
@@ -43,21 +44,33 @@ impl Fingerprinter {
         }
     }
 
-    /// The fingerprint of `bytes`.
-    pub(crate) fn of(&self, bytes: &[u8]) -> Fingerprint {
+    /// The fingerprint of the concatenation of `parts`. The caller makes the concatenation
+    /// an unambiguous encoding of its key: fixed-size fields ([`address_bytes`]) and
+    /// self-delimiting wire names, at most one part of any other variable size, last.
+    pub(crate) fn of(&self, parts: &[&[u8]]) -> Fingerprint {
         let mut hasher = self.hasher;
-        hasher.write(bytes);
+        for part in parts {
+            hasher.write(part);
+        }
         Fingerprint(hasher.finish128().as_u128())
     }
+}
 
-    /// The fingerprint of a composite key, fed in through its `Hash` implementation: the
-    /// standard library's implementations are prefix-free (a slice writes its length
-    /// first, an enum its variant), so two different keys never feed in the same bytes.
-    pub(crate) fn of_key(&self, key: &impl Hash) -> Fingerprint {
-        let mut hasher = self.hasher;
-        key.hash(&mut hasher);
-        Fingerprint(hasher.finish128().as_u128())
+/// An address as a fixed-size field: its family, then its octets (an IPv4 address padded
+/// with zeros).
+pub(crate) fn address_bytes(addr: IpAddr) -> [u8; 17] {
+    let mut bytes = [0u8; 17];
+    match addr {
+        IpAddr::V4(v4) => {
+            bytes[0] = 4;
+            bytes[1..5].copy_from_slice(&v4.octets());
+        }
+        IpAddr::V6(v6) => {
+            bytes[0] = 6;
+            bytes[1..].copy_from_slice(&v6.octets());
+        }
     }
+    bytes
 }
 
 #[cfg(test)]
@@ -67,18 +80,29 @@ mod tests {
     #[test]
     fn equal_bytes_give_equal_fingerprints_and_different_bytes_different_ones() {
         let fingerprints = Fingerprinter::new();
-        assert_eq!(fingerprints.of(b"example"), fingerprints.of(b"example"));
-        assert_ne!(fingerprints.of(b"example"), fingerprints.of(b"examplf"));
-        let key = |name: &'static [u8], port: u16| fingerprints.of_key(&(name, port));
-        assert_eq!(key(b"example", 53), key(b"example", 53));
-        assert_ne!(key(b"example", 53), key(b"example", 54));
+        assert_eq!(
+            fingerprints.of(&[b"example"]),
+            fingerprints.of(&[b"exa", b"mple"])
+        );
+        assert_ne!(
+            fingerprints.of(&[b"example"]),
+            fingerprints.of(&[b"examplf"])
+        );
     }
 
     #[test]
     fn each_fingerprinter_has_its_own_key() {
         assert_ne!(
-            Fingerprinter::new().of(b"example"),
-            Fingerprinter::new().of(b"example")
+            Fingerprinter::new().of(&[b"example"]),
+            Fingerprinter::new().of(&[b"example"])
         );
+    }
+
+    #[test]
+    fn address_families_stay_apart() {
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_ne!(address_bytes(v4), address_bytes(mapped));
+        assert_eq!(&address_bytes(v4)[..5], &[4, 192, 0, 2, 1]);
     }
 }

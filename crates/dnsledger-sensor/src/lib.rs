@@ -503,11 +503,14 @@ impl<S: ObservationSink> Sensor<S> {
     /// Learns the addresses of name servers from the response's A/AAAA RRsets, after its NS
     /// RRsets, because glue may sort before the delegation that makes it useful.
     fn learn_nameserver_addresses(&mut self, zone: &[u8]) {
-        let addresses = self.splitter.rrsets().filter(|rrset| {
-            matches!(rrset.rtype, rtype::A | rtype::AAAA)
-                && dnsledger_wire::is_subdomain_wire(rrset.owner, zone)
-        });
-        for rrset in addresses {
+        for rrset in self.splitter.rrsets() {
+            // Cheapest test first: most address records are not of name servers.
+            let learnable = matches!(rrset.rtype, rtype::A | rtype::AAAA)
+                && self.authority.is_nameserver(rrset.owner)
+                && dnsledger_wire::is_subdomain_wire(rrset.owner, zone);
+            if !learnable {
+                continue;
+            }
             for rdata in rrset.rdata() {
                 if let Some(addr) = address_of(rdata) {
                     self.authority.learn_address(rrset.owner, addr);
