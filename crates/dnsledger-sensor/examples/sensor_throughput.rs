@@ -47,11 +47,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(error) = sink_error {
         return Err(error.into());
     }
+    let input_ended = Instant::now();
     let (_, stats) = sensor.finish()?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "{frames} frames, {} RRsets written in {seconds:.3} s: {:.0} packets/s",
+        "{frames} frames, {} RRsets written in {seconds:.3} s ({:.3} s of them at the end \
+         of input): {:.0} packets/s",
         stats.rrsets_flushed,
+        input_ended.elapsed().as_secs_f64(),
         frames as f64 / seconds
     );
     Ok(())
