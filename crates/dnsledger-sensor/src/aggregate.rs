@@ -1,5 +1,7 @@
 //! Aggregation: one row per RRset identity and day, merged in memory until a flush.
 
+use std::ops::Range;
+
 use dnsledger_rrset::{Observation, RRset, Seen};
 use hashbrown::HashTable;
 
@@ -17,12 +19,16 @@ use crate::fingerprint::{Fingerprint, Fingerprinter};
 ///
 /// Layout: rows are found by a keyed 128-bit fingerprint of the RRset's encoding held in
 /// the row itself, next to the statistics, one cache line per row: a probe that finds its
-/// RRset reads that line and nothing else. The identity is kept in the row only for the
-/// output and never read while aggregating (see [`crate::fingerprint`] for why equal
-/// fingerprints may be taken for equal RRsets).
+/// RRset reads that line and nothing else (see [`crate::fingerprint`] for why equal
+/// fingerprints may be taken for equal RRsets). The identities, needed only for the output,
+/// are appended to one buffer rather than allocated one by one: no allocation per new
+/// RRset, and the output's RRsets are allocated in output order, which the formatting and
+/// the freeing after it then read in order.
 #[derive(Debug)]
 pub struct Aggregator {
     rows: HashTable<Row>,
+    /// The encoded identities of the rows' RRsets, one after the other.
+    identities: Vec<u8>,
     fingerprints: Fingerprinter,
     /// Distinct RRsets held: rows less the extra days of RRsets seen on several days.
     rrsets: usize,
@@ -35,7 +41,8 @@ pub struct Aggregator {
 struct Row {
     fingerprint: Fingerprint,
     seen: Seen,
-    rrset: RRset,
+    /// Where the RRset's encoding lies in `identities` (shared by its days).
+    identity: Range<usize>,
 }
 
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -54,6 +61,7 @@ impl Aggregator {
     pub fn new(max_rrsets: usize) -> Aggregator {
         Aggregator {
             rows: HashTable::new(),
+            identities: Vec::new(),
             fingerprints: Fingerprinter::new(),
             rrsets: 0,
             max_rrsets: max_rrsets.max(1),
@@ -61,38 +69,39 @@ impl Aggregator {
     }
 
     /// Counts one observation at `time` (seconds) of the RRset encoded in `encoded` (by
-    /// [`RRset::encode`]). Allocates only for an RRset not already held.
+    /// [`RRset::encode`]). Never allocates but to grow its table and identity buffer.
     pub fn observe(&mut self, encoded: &[u8], time: i64) {
         let fingerprint = self.fingerprints.of(&[encoded]);
-        self.add(fingerprint, Seen::once(time), || {
-            RRset::from_encoded_trusted(encoded)
-        });
+        self.add(fingerprint, Seen::once(time), encoded);
     }
 
     /// Merges an already aggregated observation (from a file of them, say).
     pub fn merge(&mut self, observation: Observation) {
-        let fingerprint = self.fingerprints.of(&[observation.rrset.encoded()]);
-        self.add(fingerprint, observation.seen, || observation.rrset);
+        let encoded = observation.rrset.encoded();
+        let fingerprint = self.fingerprints.of(&[encoded]);
+        self.add(fingerprint, observation.seen, encoded);
     }
 
-    /// Merges `seen` into the row of its day, creating the row (with the identity `rrset`
-    /// gives, or another day's copy of it) when there is none. One probe unless the RRset
-    /// is held for another day.
-    fn add(&mut self, fingerprint: Fingerprint, seen: Seen, rrset: impl FnOnce() -> RRset) {
+    /// Merges `seen` into the row of its day, creating the row when there is none (and
+    /// keeping `encoded` unless the RRset is held for another day). One probe unless the
+    /// RRset is held for another day.
+    fn add(&mut self, fingerprint: Fingerprint, seen: Seen, encoded: &[u8]) {
         let hash = fingerprint.table_hash();
         let day = day_of(seen.time_first);
         let held = self
             .rows
             .find_mut(hash, |row| row.fingerprint == fingerprint);
-        let other_day = match held {
+        let identity = match held {
             Some(row) if row.day() == day => return row.seen.merge(&seen),
-            Some(row) => row.rrset.clone(),
+            Some(row) => row.identity.clone(),
             None => {
                 self.rrsets += 1;
+                let start = self.identities.len();
+                self.identities.extend_from_slice(encoded);
                 return self.insert(Row {
                     fingerprint,
                     seen,
-                    rrset: rrset(),
+                    identity: start..self.identities.len(),
                 });
             }
         };
@@ -102,7 +111,7 @@ impl Aggregator {
             None => self.insert(Row {
                 fingerprint,
                 seen,
-                rrset: other_day,
+                identity,
             }),
         }
     }
@@ -130,33 +139,39 @@ impl Aggregator {
     /// it empty.
     ///
     /// Each row is sorted with the first 16 bytes of its identity beside it, so that most
-    /// comparisons are of two integers in the array being sorted and only ties follow the
-    /// pointers to the identities (those pointer chases were most of the sort's time).
+    /// comparisons are of two integers in the array being sorted and only ties read the
+    /// identities.
     pub fn drain(&mut self) -> Vec<Observation> {
         self.rrsets = 0;
-        let mut rows: Vec<([u64; 2], Observation)> = self
+        let identities = &self.identities;
+        let mut rows: Vec<([u64; 2], Range<usize>, Seen)> = self
             .rows
             .drain()
             .map(|row| {
-                let prefix = sort_prefix(row.rrset.encoded());
-                let observation = Observation {
-                    rrset: row.rrset,
-                    seen: row.seen,
-                };
-                (prefix, observation)
+                (
+                    sort_prefix(&identities[row.identity.clone()]),
+                    row.identity,
+                    row.seen,
+                )
             })
             .collect();
-        rows.sort_unstable_by(|(prefix_a, a), (prefix_b, b)| {
+        rows.sort_unstable_by(|(prefix_a, a, seen_a), (prefix_b, b, seen_b)| {
             prefix_a.cmp(prefix_b).then_with(|| {
-                a.rrset
-                    .cmp(&b.rrset)
-                    .then(a.seen.time_first.cmp(&b.seen.time_first))
+                identities[a.clone()]
+                    .cmp(&identities[b.clone()])
+                    .then(seen_a.time_first.cmp(&seen_b.time_first))
             })
         });
-        // Same alignment and no larger: collected in place, without a second array.
-        rows.into_iter()
-            .map(|(_, observation)| observation)
-            .collect()
+        // No larger than the sorted rows and aligned alike: collected in place.
+        let out = rows
+            .into_iter()
+            .map(|(_, identity, seen)| Observation {
+                rrset: RRset::from_encoded_trusted(&identities[identity]),
+                seen,
+            })
+            .collect();
+        self.identities.clear();
+        out
     }
 }
 
