@@ -69,10 +69,11 @@ impl Aggregator {
     }
 
     /// Counts one observation at `time` (seconds) of the RRset encoded in `encoded` (by
-    /// [`RRset::encode`]). Never allocates but to grow its table and identity buffer.
-    pub fn observe(&mut self, encoded: &[u8], time: i64) {
+    /// [`RRset::encode`]); true when the RRset was not held for that day before. Never
+    /// allocates but to grow its table and identity buffer.
+    pub fn observe(&mut self, encoded: &[u8], time: i64) -> bool {
         let fingerprint = self.fingerprints.of(&[encoded]);
-        self.add(fingerprint, Seen::once(time), encoded);
+        self.add(fingerprint, Seen::once(time), encoded)
     }
 
     /// Merges an already aggregated observation (from a file of them, say).
@@ -83,37 +84,38 @@ impl Aggregator {
     }
 
     /// Merges `seen` into the row of its day, creating the row when there is none (and
-    /// keeping `encoded` unless the RRset is held for another day). One probe unless the
-    /// RRset is held for another day.
-    fn add(&mut self, fingerprint: Fingerprint, seen: Seen, encoded: &[u8]) {
+    /// keeping `encoded` unless the RRset is held for another day); true when it created
+    /// one. One probe unless the RRset is held for another day.
+    fn add(&mut self, fingerprint: Fingerprint, seen: Seen, encoded: &[u8]) -> bool {
         let hash = fingerprint.table_hash();
         let day = day_of(seen.time_first);
         let held = self
             .rows
             .find_mut(hash, |row| row.fingerprint == fingerprint);
         let identity = match held {
-            Some(row) if row.day() == day => return row.seen.merge(&seen),
+            Some(row) if row.day() == day => {
+                row.seen.merge(&seen);
+                return false;
+            }
             Some(row) => row.identity.clone(),
             None => {
                 self.rrsets += 1;
                 let start = self.identities.len();
                 self.identities.extend_from_slice(encoded);
-                return self.insert(Row {
-                    fingerprint,
-                    seen,
-                    identity: start..self.identities.len(),
-                });
+                start..self.identities.len()
             }
         };
         let same_day = |row: &Row| row.fingerprint == fingerprint && row.day() == day;
-        match self.rows.find_mut(hash, same_day) {
-            Some(row) => row.seen.merge(&seen),
-            None => self.insert(Row {
-                fingerprint,
-                seen,
-                identity,
-            }),
+        if let Some(row) = self.rows.find_mut(hash, same_day) {
+            row.seen.merge(&seen);
+            return false;
         }
+        self.insert(Row {
+            fingerprint,
+            seen,
+            identity,
+        });
+        true
     }
 
     fn insert(&mut self, row: Row) {
@@ -208,9 +210,9 @@ mod tests {
     fn the_same_rrset_merges_into_one_row() {
         let mut agg = Aggregator::new(10);
         let rdata: [&[u8]; 1] = [&[192, 0, 2, 1]];
-        agg.observe(&encoded(&rdata), 20);
-        agg.observe(&encoded(&rdata), 10);
-        agg.observe(&encoded(&rdata), 30);
+        assert!(agg.observe(&encoded(&rdata), 20), "new");
+        assert!(!agg.observe(&encoded(&rdata), 10), "held");
+        assert!(!agg.observe(&encoded(&rdata), 30), "held");
         let rows = agg.drain();
         assert_eq!(rows.len(), 1);
         assert_eq!(
@@ -309,9 +311,11 @@ mod tests {
         let mut agg = Aggregator::new(10);
         let rdata: [&[u8]; 1] = [&[192, 0, 2, 1]];
         let midnight = 20_000 * SECONDS_PER_DAY;
-        for time in [midnight - 10, midnight + 5, midnight - 1, midnight + 7] {
-            agg.observe(&encoded(&rdata), time);
-        }
+        let created: Vec<bool> = [midnight - 10, midnight + 5, midnight - 1, midnight + 7]
+            .into_iter()
+            .map(|time| agg.observe(&encoded(&rdata), time))
+            .collect();
+        assert_eq!(created, [true, true, false, false], "a row per day");
         assert_eq!(agg.len(), 1, "one RRset held");
         let rows = agg.drain();
         let seen: Vec<Seen> = rows.iter().map(|row| row.seen).collect();

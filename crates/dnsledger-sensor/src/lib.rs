@@ -57,7 +57,7 @@ pub use pair::{PairKey, PairKeyRef, Pairing, PendingQuery, QueryOutcome};
 pub use scope::{Scope, SuffixError, SuffixSet};
 pub use stats::SensorStats;
 
-use rrsets::RRsetSplitter;
+use rrsets::{RRsetSplitter, SplitRRset};
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
@@ -474,12 +474,11 @@ impl<S: ObservationSink> Sensor<S> {
                 self.stats.rrsets_dropped_out_of_bailiwick += 1;
                 continue;
             }
-            if bailiwick.is_some() && rrset.rtype == rtype::NS {
-                for target in rrset.rdata() {
-                    self.authority.learn_nameserver(rrset.owner, target);
-                }
-            }
+            let delegates = bailiwick.is_some() && rrset.rtype == rtype::NS;
             if !(in_scope && self.config.scope.admits(rrset.owner)) {
+                if delegates {
+                    learn_nameservers(&mut self.authority, &rrset);
+                }
                 self.stats.rrsets_dropped_scope += 1;
                 continue;
             }
@@ -492,7 +491,13 @@ impl<S: ObservationSink> Sensor<S> {
                 bailiwick,
                 rrset.rdata(),
             );
-            self.aggregator.observe(&encoded, time);
+            let new = self.aggregator.observe(&encoded, time);
+            // An NS RRset the aggregator already held was learned from when it came: again
+            // would change nothing (and cost a probe per target), unless a fact was refused
+            // since the map filled up, which a retry counts again as it always has.
+            if delegates && (new || self.authority.refused() > 0) {
+                learn_nameservers(&mut self.authority, &rrset);
+            }
         }
         if let Some(zone) = bailiwick {
             self.learn_nameserver_addresses(zone);
@@ -570,6 +575,13 @@ impl<S: ObservationSink> Sensor<S> {
 
     pub fn sink(&self) -> &S {
         &self.sink
+    }
+}
+
+/// Learns that the targets of an accepted NS RRset serve its owner.
+fn learn_nameservers(authority: &mut AuthorityMap, rrset: &SplitRRset<'_>) {
+    for target in rrset.rdata() {
+        authority.learn_nameserver(rrset.owner, target);
     }
 }
 
