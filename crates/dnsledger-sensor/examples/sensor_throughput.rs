@@ -4,8 +4,13 @@
 //! in about one, so `perf record` can follow every change. `scripts/bench` stays the
 //! measurement of record.
 //!
-//! `cargo run --release -p dnsledger-sensor --example sensor_throughput -- CAPTURE [HINTS]`
+//! `cargo run --release -p dnsledger-sensor --example sensor_throughput -- CAPTURE [HINTS [COF]]`
+//!
+//! With `COF`, the rows are written to that file instead of discarded, so that a change to
+//! the sensor can be checked to leave the output byte for byte the same.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 use dnsledger_capture::{CaptureReader, Decoder, DecoderConfig};
@@ -16,28 +21,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let capture = args
         .next()
-        .ok_or("usage: sensor_throughput CAPTURE [ROOT_HINTS]")?;
+        .ok_or("usage: sensor_throughput CAPTURE [ROOT_HINTS [COF]]")?;
     let mut config = SensorConfig::default();
     if let Some(hints) = args.next() {
         config.root_hints = RootHints::parse(&std::fs::read_to_string(hints)?)?;
     }
+    let output: Box<dyn Write> = match args.next() {
+        Some(path) => Box::new(BufWriter::new(File::create(path)?)),
+        None => Box::new(std::io::sink()),
+    };
     let started = Instant::now();
     let mut reader = CaptureReader::open(std::path::Path::new(&capture))?;
     let mut decoder = Decoder::new(DecoderConfig::default());
-    let mut sensor = Sensor::new(config, CofSink::new(std::io::sink()));
+    let mut sensor = Sensor::new(config, CofSink::new(output));
     let mut frames = 0u64;
+    let mut sink_error = None;
     while let Some(frame) = reader.next_frame()? {
         decoder.decode(&frame, &mut |payload| {
-            // A discarding sink cannot fail.
-            let _ = sensor.handle(payload);
+            if let Err(error) = sensor.handle(payload) {
+                sink_error.get_or_insert(error);
+            }
         });
         frames += 1;
     }
+    if let Some(error) = sink_error {
+        return Err(error.into());
+    }
+    let input_ended = Instant::now();
     let (_, stats) = sensor.finish()?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "{frames} frames, {} RRsets written in {seconds:.3} s: {:.0} packets/s",
+        "{frames} frames, {} RRsets written in {seconds:.3} s ({:.3} s of them at the end \
+         of input): {:.0} packets/s",
         stats.rrsets_flushed,
+        input_ended.elapsed().as_secs_f64(),
         frames as f64 / seconds
     );
     Ok(())

@@ -1,7 +1,11 @@
-//! Aggregation: one row per RRset identity, merged in memory until a flush.
+//! Aggregation: one row per RRset identity and day, merged in memory until a flush.
+
+use std::ops::Range;
 
 use dnsledger_rrset::{Observation, RRset, Seen};
-use hashbrown::HashMap;
+use hashbrown::HashTable;
+
+use crate::fingerprint::{Fingerprint, Fingerprinter};
 
 /// Distinct RRsets seen since the last flush, with their merged statistics.
 ///
@@ -12,88 +16,121 @@ use hashbrown::HashMap;
 /// Statistics are kept apart per UTC day (of an observation's first time), so that every
 /// observation leaving the aggregator lies within one day: the store's per-day activity
 /// histogram counts each one on its day.
+///
+/// Layout: rows are found by a keyed 128-bit fingerprint of the RRset's encoding held in
+/// the row itself, next to the statistics, one cache line per row: a probe that finds its
+/// RRset reads that line and nothing else (see [`crate::fingerprint`] for why equal
+/// fingerprints may be taken for equal RRsets). The identities, needed only for the output,
+/// are appended to one buffer rather than allocated one by one: no allocation per new
+/// RRset, and the output's RRsets are allocated in output order, which the formatting and
+/// the freeing after it then read in order.
 #[derive(Debug)]
 pub struct Aggregator {
-    rows: HashMap<RRset, Days>,
+    rows: HashTable<Row>,
+    /// The encoded identities of the rows' RRsets, one after the other.
+    identities: Vec<u8>,
+    fingerprints: Fingerprinter,
+    /// Distinct RRsets held: rows less the extra days of RRsets seen on several days.
+    rrsets: usize,
     max_rrsets: usize,
 }
 
-/// One RRset's statistics per day; nearly always a single day, held without allocating.
+/// One RRset's statistics on one day, the day of `seen.time_first`.
 #[derive(Debug)]
-enum Days {
-    One(i64, Seen),
-    Many(Vec<(i64, Seen)>),
+#[repr(align(64))]
+struct Row {
+    fingerprint: Fingerprint,
+    seen: Seen,
+    /// Where the RRset's encoding lies in `identities` (shared by its days).
+    identity: Range<usize>,
 }
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
-impl Days {
-    fn new(seen: Seen) -> Days {
-        Days::One(seen.time_first.div_euclid(SECONDS_PER_DAY), seen)
-    }
+fn day_of(time: i64) -> i64 {
+    time.div_euclid(SECONDS_PER_DAY)
+}
 
-    fn add(&mut self, seen: &Seen) {
-        let day = seen.time_first.div_euclid(SECONDS_PER_DAY);
-        match self {
-            Days::One(held_day, held) if *held_day == day => held.merge(seen),
-            Days::One(held_day, held) => *self = Days::Many(vec![(*held_day, *held), (day, *seen)]),
-            Days::Many(days) => match days.iter_mut().find(|(held_day, _)| *held_day == day) {
-                Some((_, held)) => held.merge(seen),
-                None => days.push((day, *seen)),
-            },
-        }
-    }
-
-    fn into_observations(self, rrset: RRset, out: &mut Vec<Observation>) {
-        match self {
-            Days::One(_, seen) => out.push(Observation { rrset, seen }),
-            Days::Many(days) => out.extend(days.into_iter().map(|(_, seen)| Observation {
-                rrset: rrset.clone(),
-                seen,
-            })),
-        }
+impl Row {
+    fn day(&self) -> i64 {
+        day_of(self.seen.time_first)
     }
 }
 
 impl Aggregator {
     pub fn new(max_rrsets: usize) -> Aggregator {
         Aggregator {
-            rows: HashMap::new(),
+            rows: HashTable::new(),
+            identities: Vec::new(),
+            fingerprints: Fingerprinter::new(),
+            rrsets: 0,
             max_rrsets: max_rrsets.max(1),
         }
     }
 
     /// Counts one observation at `time` (seconds) of the RRset encoded in `encoded` (by
-    /// [`RRset::encode`]). Allocates only for an RRset not already held.
-    pub fn observe(&mut self, encoded: &[u8], time: i64) {
-        match self.rows.get_mut(encoded) {
-            Some(days) => days.add(&Seen::once(time)),
-            None => {
-                self.rows.insert(
-                    RRset::from_encoded_trusted(encoded),
-                    Days::new(Seen::once(time)),
-                );
-            }
-        }
+    /// [`RRset::encode`]); true when the RRset was not held for that day before. Never
+    /// allocates but to grow its table and identity buffer.
+    pub fn observe(&mut self, encoded: &[u8], time: i64) -> bool {
+        let fingerprint = self.fingerprints.of(&[encoded]);
+        self.add(fingerprint, Seen::once(time), encoded)
     }
 
     /// Merges an already aggregated observation (from a file of them, say).
     pub fn merge(&mut self, observation: Observation) {
-        match self.rows.get_mut(observation.rrset.encoded()) {
-            Some(days) => days.add(&observation.seen),
-            None => {
-                self.rows
-                    .insert(observation.rrset, Days::new(observation.seen));
+        let encoded = observation.rrset.encoded();
+        let fingerprint = self.fingerprints.of(&[encoded]);
+        self.add(fingerprint, observation.seen, encoded);
+    }
+
+    /// Merges `seen` into the row of its day, creating the row when there is none (and
+    /// keeping `encoded` unless the RRset is held for another day); true when it created
+    /// one. One probe unless the RRset is held for another day.
+    fn add(&mut self, fingerprint: Fingerprint, seen: Seen, encoded: &[u8]) -> bool {
+        let hash = fingerprint.table_hash();
+        let day = day_of(seen.time_first);
+        let held = self
+            .rows
+            .find_mut(hash, |row| row.fingerprint == fingerprint);
+        let identity = match held {
+            Some(row) if row.day() == day => {
+                row.seen.merge(&seen);
+                return false;
             }
+            Some(row) => row.identity.clone(),
+            None => {
+                self.rrsets += 1;
+                let start = self.identities.len();
+                self.identities.extend_from_slice(encoded);
+                start..self.identities.len()
+            }
+        };
+        let same_day = |row: &Row| row.fingerprint == fingerprint && row.day() == day;
+        if let Some(row) = self.rows.find_mut(hash, same_day) {
+            row.seen.merge(&seen);
+            return false;
         }
+        self.insert(Row {
+            fingerprint,
+            seen,
+            identity,
+        });
+        true
+    }
+
+    fn insert(&mut self, row: Row) {
+        let hash = row.fingerprint.table_hash();
+        self.rows
+            .insert_unique(hash, row, |row| row.fingerprint.table_hash());
     }
 
     pub fn is_full(&self) -> bool {
-        self.rows.len() >= self.max_rrsets
+        self.rrsets >= self.max_rrsets
     }
 
+    /// Distinct RRsets held (an RRset seen on several days counts once).
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rrsets
     }
 
     pub fn is_empty(&self) -> bool {
@@ -102,18 +139,54 @@ impl Aggregator {
 
     /// Everything held, in identity then time order (so output is deterministic), leaving
     /// it empty.
+    ///
+    /// Each row is sorted with the first 16 bytes of its identity beside it, so that most
+    /// comparisons are of two integers in the array being sorted and only ties read the
+    /// identities.
     pub fn drain(&mut self) -> Vec<Observation> {
-        let mut out = Vec::with_capacity(self.rows.len());
-        for (rrset, days) in self.rows.drain() {
-            days.into_observations(rrset, &mut out);
-        }
-        out.sort_unstable_by(|a, b| {
-            a.rrset
-                .cmp(&b.rrset)
-                .then(a.seen.time_first.cmp(&b.seen.time_first))
+        self.rrsets = 0;
+        let identities = &self.identities;
+        let mut rows: Vec<([u64; 2], Range<usize>, Seen)> = self
+            .rows
+            .drain()
+            .map(|row| {
+                (
+                    sort_prefix(&identities[row.identity.clone()]),
+                    row.identity,
+                    row.seen,
+                )
+            })
+            .collect();
+        rows.sort_unstable_by(|(prefix_a, a, seen_a), (prefix_b, b, seen_b)| {
+            prefix_a.cmp(prefix_b).then_with(|| {
+                identities[a.clone()]
+                    .cmp(&identities[b.clone()])
+                    .then(seen_a.time_first.cmp(&seen_b.time_first))
+            })
         });
+        // No larger than the sorted rows and aligned alike: collected in place.
+        let out = rows
+            .into_iter()
+            .map(|(_, identity, seen)| Observation {
+                rrset: RRset::from_encoded_trusted(&identities[identity]),
+                seen,
+            })
+            .collect();
+        self.identities.clear();
         out
     }
+}
+
+/// The first 16 bytes of `bytes` (zero bytes past its end) as two big-endian integers: two
+/// byte strings whose prefixes differ compare as their prefixes do.
+fn sort_prefix(bytes: &[u8]) -> [u64; 2] {
+    let mut prefix = [0u8; 16];
+    let len = bytes.len().min(16);
+    prefix[..len].copy_from_slice(&bytes[..len]);
+    let value = u128::from_be_bytes(prefix);
+    // Two halves rather than one u128, whose 16-byte alignment would keep the sorted rows
+    // from being collected in place.
+    [(value >> 64) as u64, value as u64]
 }
 
 #[cfg(test)]
@@ -137,9 +210,9 @@ mod tests {
     fn the_same_rrset_merges_into_one_row() {
         let mut agg = Aggregator::new(10);
         let rdata: [&[u8]; 1] = [&[192, 0, 2, 1]];
-        agg.observe(&encoded(&rdata), 20);
-        agg.observe(&encoded(&rdata), 10);
-        agg.observe(&encoded(&rdata), 30);
+        assert!(agg.observe(&encoded(&rdata), 20), "new");
+        assert!(!agg.observe(&encoded(&rdata), 10), "held");
+        assert!(!agg.observe(&encoded(&rdata), 30), "held");
         let rows = agg.drain();
         assert_eq!(rows.len(), 1);
         assert_eq!(
@@ -166,13 +239,83 @@ mod tests {
     }
 
     #[test]
+    fn merged_rows_join_observed_ones_per_day() {
+        let mut agg = Aggregator::new(10);
+        let rdata: [&[u8]; 1] = [&[192, 0, 2, 1]];
+        let bytes = encoded(&rdata);
+        let rrset = RRset::from_encoded(&bytes).unwrap();
+        let day = 20_000 * SECONDS_PER_DAY;
+        agg.observe(&bytes, day + 50);
+        let merged = |first, last, count| Observation {
+            rrset: rrset.clone(),
+            seen: Seen {
+                time_first: first,
+                time_last: last,
+                count,
+            },
+        };
+        agg.merge(merged(day + 10, day + 20, 4));
+        agg.merge(merged(day - 30, day - 20, 2));
+        assert_eq!(agg.len(), 1, "one RRset held");
+        let rows: Vec<(RRset, Seen)> = agg.drain().into_iter().map(|o| (o.rrset, o.seen)).collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    rrset.clone(),
+                    Seen {
+                        time_first: day - 30,
+                        time_last: day - 20,
+                        count: 2
+                    }
+                ),
+                (
+                    rrset,
+                    Seen {
+                        time_first: day + 10,
+                        time_last: day + 50,
+                        count: 5
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn drain_orders_by_identity_also_past_the_sort_prefix() {
+        let mut agg = Aggregator::new(100);
+        let mut expected = Vec::new();
+        // Owners sharing their first 16 bytes or more, and short ones.
+        let owners: [&[u8]; 5] = [
+            b"\x13a-long-shared-label\x01b\x00",
+            b"\x13a-long-shared-label\x01a\x00",
+            b"\x01z\x00",
+            b"\x00",
+            b"\x13a-long-shared-label\x00",
+        ];
+        for (time, owner) in owners.iter().enumerate() {
+            for rdata in [[192, 0, 2, 9], [192, 0, 2, 1]] {
+                let mut bytes = Vec::new();
+                RRset::encode(&mut bytes, owner, 1, None, [&rdata[..]]);
+                agg.observe(&bytes, time as i64);
+                expected.push(RRset::from_encoded(&bytes).unwrap());
+            }
+        }
+        expected.sort();
+        let drained: Vec<RRset> = agg.drain().into_iter().map(|o| o.rrset).collect();
+        assert_eq!(drained, expected);
+    }
+
+    #[test]
     fn days_stay_apart_so_each_observation_lies_within_one() {
         let mut agg = Aggregator::new(10);
         let rdata: [&[u8]; 1] = [&[192, 0, 2, 1]];
         let midnight = 20_000 * SECONDS_PER_DAY;
-        for time in [midnight - 10, midnight + 5, midnight - 1, midnight + 7] {
-            agg.observe(&encoded(&rdata), time);
-        }
+        let created: Vec<bool> = [midnight - 10, midnight + 5, midnight - 1, midnight + 7]
+            .into_iter()
+            .map(|time| agg.observe(&encoded(&rdata), time))
+            .collect();
+        assert_eq!(created, [true, true, false, false], "a row per day");
         assert_eq!(agg.len(), 1, "one RRset held");
         let rows = agg.drain();
         let seen: Vec<Seen> = rows.iter().map(|row| row.seen).collect();

@@ -5,34 +5,73 @@
 //! sensor accepted: a zone's NS RRset names its servers, their accepted A/AAAA records give
 //! the addresses. An address serves a zone once both halves are known, in either order.
 
-use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
-use hashbrown::{Equivalent, HashMap, HashSet};
+use hashbrown::{HashMap, HashTable};
 
+use crate::fingerprint::{address_bytes, Fingerprint, Fingerprinter};
 use crate::RootHints;
 
-/// A zone in canonical wire form, owned.
+/// A name server's name in canonical wire form, owned.
 type WireName = Box<[u8]>;
 
 /// The learned "address X serves zone Z" facts, bounded in size.
+///
+/// Layout, for the two questions asked per response: facts are held as keyed 128-bit
+/// fingerprints of their parts (see [`crate::fingerprint`]), so a probe compares 16 bytes
+/// inline instead of following a pointer to a name; and each address keeps the depths
+/// (label counts) of the zones it serves, so a bailiwick lookup probes only the suffixes of
+/// the question at those depths: usually one, where it used to probe every suffix from the
+/// question itself up to the zone.
 #[derive(Debug)]
 pub struct AuthorityMap {
-    served: HashSet<ServerZone>,
-    zones_by_nameserver: HashMap<WireName, HashSet<WireName>>,
-    addresses_by_nameserver: HashMap<WireName, Vec<IpAddr>>,
+    /// "Address X serves zone Z", by fingerprint of (X, Z).
+    served: HashTable<Fingerprint>,
+    /// The depths of the zones each address serves.
+    zone_depths: HashMap<IpAddr, Depths>,
+    /// "Name server N serves zone Z" (from an NS RRset), by fingerprint of (Z, N).
+    delegations: HashTable<Fingerprint>,
+    /// The name servers that learned delegations point to, with their zones and addresses:
+    /// a few thousand, so this table stays in cache and is keyed by name.
+    nameservers: HashMap<WireName, Nameserver>,
+    fingerprints: Fingerprinter,
     entries: usize,
     max_entries: usize,
     refused: u64,
+}
+
+/// What is known of one name server: the zones it serves and its addresses.
+#[derive(Debug, Default)]
+struct Nameserver {
+    /// The zones, canonical wire names one after the other (each ends with its root label).
+    zones: Vec<u8>,
+    addresses: Vec<IpAddr>,
+}
+
+/// A set of zone depths (label counts, 0 for the root), one bit each; a wire name has at
+/// most 127 labels.
+#[derive(Clone, Copy, Debug, Default)]
+struct Depths(u128);
+
+impl Depths {
+    fn insert(&mut self, depth: usize) {
+        self.0 |= 1u128.checked_shl(depth as u32).unwrap_or(0);
+    }
+
+    fn contains(self, depth: usize) -> bool {
+        self.0 & 1u128.checked_shl(depth as u32).unwrap_or(0) != 0
+    }
 }
 
 impl AuthorityMap {
     /// An empty map seeded with `hints`; at most `max_entries` facts are ever kept.
     pub fn new(hints: &RootHints, max_entries: usize) -> AuthorityMap {
         let mut map = AuthorityMap {
-            served: HashSet::new(),
-            zones_by_nameserver: HashMap::new(),
-            addresses_by_nameserver: HashMap::new(),
+            served: HashTable::new(),
+            zone_depths: HashMap::new(),
+            delegations: HashTable::new(),
+            nameservers: HashMap::new(),
+            fingerprints: Fingerprinter::new(),
             entries: 0,
             max_entries,
             refused: 0,
@@ -51,7 +90,11 @@ impl AuthorityMap {
     /// so for a DS question about a zone apex the next enclosing zone the server also
     /// serves is used. `None` when the server is not known to serve any enclosing zone.
     pub fn bailiwick<'q>(&self, server: IpAddr, qname: &'q [u8], qtype: u16) -> Option<&'q [u8]> {
-        let mut enclosing = suffixes(qname).filter(|zone| self.serves(server, zone));
+        let depths = *self.zone_depths.get(&server)?;
+        let mut enclosing = suffixes(qname)
+            .zip((0..=label_count(qname)).rev())
+            .filter(|(zone, depth)| depths.contains(*depth) && self.serves(server, zone))
+            .map(|(zone, _)| zone);
         let deepest = enclosing.next()?;
         if qtype == dnsledger_wire::rtype::DS && deepest.len() == qname.len() {
             return enclosing.next().or(Some(deepest));
@@ -60,67 +103,64 @@ impl AuthorityMap {
     }
 
     fn serves(&self, server: IpAddr, zone: &[u8]) -> bool {
-        self.served.contains(&ServerZoneRef { server, zone })
+        contains(&self.served, self.server_zone(server, zone))
     }
 
     /// Records that `nameserver` (the target of an accepted NS RRset) serves `zone`.
     pub fn learn_nameserver(&mut self, zone: &[u8], nameserver: &[u8]) {
-        let known = self
-            .zones_by_nameserver
-            .get(nameserver)
-            .is_some_and(|zones| zones.contains(zone));
-        if known || !self.reserve() {
+        let fact = self.fingerprints.of(&[zone, nameserver]);
+        if contains(&self.delegations, fact) || !self.reserve() {
             return;
         }
-        self.zones_by_nameserver
-            .entry(nameserver.into())
-            .or_default()
-            .insert(zone.into());
-        let addresses = self
-            .addresses_by_nameserver
-            .get(nameserver)
-            .cloned()
-            .unwrap_or_default();
+        insert(&mut self.delegations, fact);
+        let facts = self.nameservers.entry_ref(nameserver).or_default();
+        facts.zones.extend_from_slice(zone);
+        let addresses = facts.addresses.clone();
         for addr in addresses {
             self.mark_served(addr, zone);
         }
+    }
+
+    /// Whether a learned NS RRset points to `name`: only then are its addresses kept.
+    pub fn is_nameserver(&self, name: &[u8]) -> bool {
+        self.nameservers.contains_key(name)
     }
 
     /// Records an accepted address record of `nameserver`. Addresses of names that no
     /// learned NS RRset points to are not kept: most A/AAAA records are of web and mail
     /// hosts, and keeping them would fill the table with facts that never matter.
     pub fn learn_address(&mut self, nameserver: &[u8], addr: IpAddr) {
-        if !self.zones_by_nameserver.contains_key(nameserver) {
-            return;
-        }
-        let known = self
-            .addresses_by_nameserver
-            .get(nameserver)
-            .is_some_and(|addrs| addrs.contains(&addr));
+        let known = match self.nameservers.get(nameserver) {
+            Some(facts) => facts.addresses.contains(&addr),
+            None => return,
+        };
         if known || !self.reserve() {
             return;
         }
-        self.addresses_by_nameserver
-            .entry(nameserver.into())
-            .or_default()
-            .push(addr);
-        let zones: Vec<WireName> = self
-            .zones_by_nameserver
-            .get(nameserver)
-            .map(|zones| zones.iter().cloned().collect())
-            .unwrap_or_default();
-        for zone in zones {
-            self.mark_served(addr, &zone);
+        let Some(facts) = self.nameservers.get_mut(nameserver) else {
+            return;
+        };
+        facts.addresses.push(addr);
+        let zones = facts.zones.clone();
+        for zone in wire_names(&zones) {
+            self.mark_served(addr, zone);
         }
     }
 
     fn mark_served(&mut self, server: IpAddr, zone: &[u8]) {
-        if !self.serves(server, zone) && self.reserve() {
-            self.served.insert(ServerZone {
-                server,
-                zone: zone.into(),
-            });
+        let fact = self.server_zone(server, zone);
+        if !contains(&self.served, fact) && self.reserve() {
+            insert(&mut self.served, fact);
+            self.zone_depths
+                .entry(server)
+                .or_default()
+                .insert(label_count(zone));
         }
+    }
+
+    /// The fingerprint of "`server` serves `zone`".
+    fn server_zone(&self, server: IpAddr, zone: &[u8]) -> Fingerprint {
+        self.fingerprints.of(&[&address_bytes(server), zone])
     }
 
     /// Claims room for one more fact; false (and counted) when the bound is reached.
@@ -148,6 +188,16 @@ impl AuthorityMap {
     }
 }
 
+fn contains(facts: &HashTable<Fingerprint>, fact: Fingerprint) -> bool {
+    facts
+        .find(fact.table_hash(), |held| *held == fact)
+        .is_some()
+}
+
+fn insert(facts: &mut HashTable<Fingerprint>, fact: Fingerprint) {
+    facts.insert_unique(fact.table_hash(), fact, |held| held.table_hash());
+}
+
 /// Every enclosing name of a canonical wire name, deepest (the name itself) first, root last.
 pub(crate) fn suffixes(name: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(name);
@@ -161,39 +211,27 @@ pub(crate) fn suffixes(name: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-#[derive(Debug, PartialEq, Eq)]
-struct ServerZone {
-    server: IpAddr,
-    zone: WireName,
+/// The labels of a canonical wire name, the root label not counted.
+fn label_count(name: &[u8]) -> usize {
+    suffixes(name).count().saturating_sub(1)
 }
 
-/// The borrowed probe for [`ServerZone`]; both hash through the same fields.
-struct ServerZoneRef<'a> {
-    server: IpAddr,
-    zone: &'a [u8],
-}
-
-impl Hash for ServerZone {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        ServerZoneRef {
-            server: self.server,
-            zone: &self.zone,
+/// The names of a buffer of canonical wire names one after the other.
+fn wire_names(buffer: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = buffer;
+    std::iter::from_fn(move || {
+        let mut end = 0;
+        loop {
+            let label_len = usize::from(*rest.get(end)?);
+            end += 1 + label_len;
+            if label_len == 0 {
+                break;
+            }
         }
-        .hash(state)
-    }
-}
-
-impl Hash for ServerZoneRef<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.server.hash(state);
-        self.zone.hash(state);
-    }
-}
-
-impl Equivalent<ServerZone> for ServerZoneRef<'_> {
-    fn equivalent(&self, key: &ServerZone) -> bool {
-        self.server == key.server && self.zone == &key.zone[..]
-    }
+        let (name, next) = rest.split_at_checked(end)?;
+        rest = next;
+        Some(name)
+    })
 }
 
 #[cfg(test)]
@@ -229,6 +267,18 @@ mod tests {
             .map(|s| NameBuf::from_wire(s).unwrap().to_text())
             .collect();
         assert_eq!(all, ["www.example.com.", "example.com.", "com.", "."]);
+    }
+
+    #[test]
+    fn a_buffer_of_wire_names_splits_into_them() {
+        let names = ["example.com.", ".", "a.b.c.d."];
+        let buffer: Vec<u8> = names.iter().flat_map(|name| wire(name)).collect();
+        let split: Vec<String> = wire_names(&buffer)
+            .map(|name| NameBuf::from_wire(name).unwrap().to_text())
+            .collect();
+        assert_eq!(split, names);
+        assert_eq!(label_count(&wire("a.b.c.d.")), 4);
+        assert_eq!(label_count(&wire(".")), 0);
     }
 
     #[test]
@@ -294,6 +344,27 @@ mod tests {
         assert_eq!(
             bailiwick_text(&map, "127.0.0.15", top, rtype::DS).as_deref(),
             Some(top)
+        );
+    }
+
+    #[test]
+    fn a_server_is_known_for_its_zones_only_at_their_depths() {
+        let mut map = testbed_map();
+        map.learn_nameserver(&wire("example.com."), &wire("ns.host."));
+        map.learn_address(&wire("ns.host."), addr("127.0.0.20"));
+        map.learn_address(&wire("ns.host."), addr("::20"));
+        for server in ["127.0.0.20", "::20"] {
+            let deep = bailiwick_text(&map, server, "a.b.www.example.com.", rtype::A);
+            assert_eq!(deep.as_deref(), Some("example.com."));
+            let apex = bailiwick_text(&map, server, "example.com.", rtype::SOA);
+            assert_eq!(apex.as_deref(), Some("example.com."));
+            assert_eq!(bailiwick_text(&map, server, "example.net.", rtype::A), None);
+            assert_eq!(bailiwick_text(&map, server, "com.", rtype::NS), None);
+        }
+        // The same zone depth on another name does not make it served.
+        assert_eq!(
+            bailiwick_text(&map, "127.0.0.20", "example.org.", rtype::A),
+            None
         );
     }
 

@@ -35,6 +35,7 @@
 
 pub mod aggregate;
 pub mod authority;
+mod fingerprint;
 mod hints;
 pub mod live;
 pub mod pair;
@@ -56,7 +57,7 @@ pub use pair::{PairKey, PairKeyRef, Pairing, PendingQuery, QueryOutcome};
 pub use scope::{Scope, SuffixError, SuffixSet};
 pub use stats::SensorStats;
 
-use rrsets::RRsetSplitter;
+use rrsets::{RRsetSplitter, SplitRRset};
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
@@ -473,12 +474,11 @@ impl<S: ObservationSink> Sensor<S> {
                 self.stats.rrsets_dropped_out_of_bailiwick += 1;
                 continue;
             }
-            if bailiwick.is_some() && rrset.rtype == rtype::NS {
-                for target in rrset.rdata() {
-                    self.authority.learn_nameserver(rrset.owner, target);
-                }
-            }
+            let delegates = bailiwick.is_some() && rrset.rtype == rtype::NS;
             if !(in_scope && self.config.scope.admits(rrset.owner)) {
+                if delegates {
+                    learn_nameservers(&mut self.authority, &rrset);
+                }
                 self.stats.rrsets_dropped_scope += 1;
                 continue;
             }
@@ -491,7 +491,13 @@ impl<S: ObservationSink> Sensor<S> {
                 bailiwick,
                 rrset.rdata(),
             );
-            self.aggregator.observe(&encoded, time);
+            let new = self.aggregator.observe(&encoded, time);
+            // An NS RRset the aggregator already held was learned from when it came: again
+            // would change nothing (and cost a probe per target), unless a fact was refused
+            // since the map filled up, which a retry counts again as it always has.
+            if delegates && (new || self.authority.refused() > 0) {
+                learn_nameservers(&mut self.authority, &rrset);
+            }
         }
         if let Some(zone) = bailiwick {
             self.learn_nameserver_addresses(zone);
@@ -502,11 +508,14 @@ impl<S: ObservationSink> Sensor<S> {
     /// Learns the addresses of name servers from the response's A/AAAA RRsets, after its NS
     /// RRsets, because glue may sort before the delegation that makes it useful.
     fn learn_nameserver_addresses(&mut self, zone: &[u8]) {
-        let addresses = self.splitter.rrsets().filter(|rrset| {
-            matches!(rrset.rtype, rtype::A | rtype::AAAA)
-                && dnsledger_wire::is_subdomain_wire(rrset.owner, zone)
-        });
-        for rrset in addresses {
+        for rrset in self.splitter.rrsets() {
+            // Cheapest test first: most address records are not of name servers.
+            let learnable = matches!(rrset.rtype, rtype::A | rtype::AAAA)
+                && self.authority.is_nameserver(rrset.owner)
+                && dnsledger_wire::is_subdomain_wire(rrset.owner, zone);
+            if !learnable {
+                continue;
+            }
             for rdata in rrset.rdata() {
                 if let Some(addr) = address_of(rdata) {
                     self.authority.learn_address(rrset.owner, addr);
@@ -566,6 +575,13 @@ impl<S: ObservationSink> Sensor<S> {
 
     pub fn sink(&self) -> &S {
         &self.sink
+    }
+}
+
+/// Learns that the targets of an accepted NS RRset serve its owner.
+fn learn_nameservers(authority: &mut AuthorityMap, rrset: &SplitRRset<'_>) {
+    for target in rrset.rdata() {
+        authority.learn_nameserver(rrset.owner, target);
     }
 }
 

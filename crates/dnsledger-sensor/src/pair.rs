@@ -1,5 +1,6 @@
 //! Pairing: each response must answer an outstanding query, or it is never used.
 
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use dnsledger_capture::Transport;
@@ -8,11 +9,12 @@ use hashbrown::{Equivalent, HashMap};
 /// Everything a response must share with its query: transport, both endpoints, DNS id and
 /// the question (qname compared in lower case, so the 0x20 trick's mixed case still pairs).
 ///
-/// `Q` is the qname's storage: the table owns `Box<[u8]>`; lookups use `&[u8]` borrowed from
-/// a scratch buffer, so a response is paired without allocating. Both hash alike because
-/// `Box<[u8]>` and `&[u8]` hash as the same byte slice.
+/// `Q` is the qname's storage: the table owns a [`Qname`], held in the key itself unless it
+/// is unusually long; lookups use `&[u8]` borrowed from a scratch buffer. Nearly every query
+/// is remembered and paired without allocating. Both hash alike because both hash as the
+/// same byte slice.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct PairKey<Q = Box<[u8]>> {
+pub struct PairKey<Q = Qname> {
     pub transport: Transport,
     pub client: IpAddr,
     pub client_port: u16,
@@ -28,6 +30,57 @@ pub struct PairKey<Q = Box<[u8]>> {
 /// A lookup key borrowing its qname.
 pub type PairKeyRef<'a> = PairKey<&'a [u8]>;
 
+/// Bytes of a qname held in the key itself; 64 fit the qnames of nearly all traffic.
+const INLINE_QNAME: usize = 64;
+
+/// An owned qname (canonical wire form), in line when it fits, on the heap otherwise.
+#[derive(Clone, Debug)]
+pub struct Qname(QnameBytes);
+
+#[derive(Clone, Debug)]
+enum QnameBytes {
+    Inline { len: u8, bytes: [u8; INLINE_QNAME] },
+    Heap(Box<[u8]>),
+}
+
+impl Qname {
+    fn new(wire: &[u8]) -> Qname {
+        let mut bytes = [0u8; INLINE_QNAME];
+        Qname(match bytes.get_mut(..wire.len()) {
+            Some(inline) => {
+                inline.copy_from_slice(wire);
+                QnameBytes::Inline {
+                    len: wire.len() as u8,
+                    bytes,
+                }
+            }
+            None => QnameBytes::Heap(Box::from(wire)),
+        })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            QnameBytes::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            QnameBytes::Heap(bytes) => bytes,
+        }
+    }
+}
+
+impl PartialEq for Qname {
+    fn eq(&self, other: &Qname) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Qname {}
+
+/// Hashes as the byte slice, like the `&[u8]` of a lookup key.
+impl Hash for Qname {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state)
+    }
+}
+
 impl PairKeyRef<'_> {
     fn to_owned_key(&self) -> PairKey {
         PairKey {
@@ -39,7 +92,7 @@ impl PairKeyRef<'_> {
             id: self.id,
             qtype: self.qtype,
             qclass: self.qclass,
-            qname: Box::from(self.qname),
+            qname: Qname::new(self.qname),
         }
     }
 }
@@ -54,7 +107,7 @@ impl Equivalent<PairKey> for PairKeyRef<'_> {
             && self.transport == key.transport
             && self.client == key.client
             && self.server == key.server
-            && self.qname == &key.qname[..]
+            && self.qname == key.qname.as_bytes()
     }
 }
 
@@ -193,6 +246,46 @@ mod tests {
         assert_eq!(pairing.add_query(&key(1), query(0)), QueryOutcome::Pending);
         assert_eq!(pairing.take_query(&key(1), SECOND), Some(query(0)));
         assert_eq!(pairing.take_query(&key(1), SECOND), None);
+    }
+
+    #[test]
+    fn every_field_of_the_key_must_match() {
+        let variants: [fn(&mut PairKeyRef<'static>); 9] = [
+            |k| k.transport = Transport::Tcp,
+            |k| k.client = "127.0.0.3".parse().unwrap(),
+            |k| k.client = "::ffff:127.0.0.2".parse().unwrap(),
+            |k| k.client_port = 40001,
+            |k| k.server = "127.0.0.12".parse().unwrap(),
+            |k| k.server_port = 5353,
+            |k| k.qtype = 28,
+            |k| k.qclass = 3,
+            |k| k.qname = b"\x03net\x00",
+        ];
+        let mut pairing = Pairing::new(5 * SECOND, 100);
+        pairing.add_query(&key(1), query(0));
+        for change in variants {
+            let mut other = key(1);
+            change(&mut other);
+            assert_eq!(pairing.take_query(&other, SECOND), None, "{other:?}");
+        }
+        assert_eq!(pairing.take_query(&key(2), SECOND), None);
+        assert_eq!(pairing.take_query(&key(1), SECOND), Some(query(0)));
+    }
+
+    #[test]
+    fn a_long_qname_pairs_like_a_short_one() {
+        let mut long = vec![63];
+        long.extend([b'a'; 63]);
+        long.extend(b"\x03com\x00");
+        assert!(long.len() > INLINE_QNAME);
+        let mut pairing = Pairing::new(5 * SECOND, 100);
+        let long_key = PairKey {
+            qname: &long[..],
+            ..key(1)
+        };
+        pairing.add_query(&long_key, query(0));
+        assert_eq!(pairing.take_query(&key(1), SECOND), None);
+        assert_eq!(pairing.take_query(&long_key, SECOND), Some(query(0)));
     }
 
     #[test]
