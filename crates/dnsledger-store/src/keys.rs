@@ -56,6 +56,7 @@ pub fn push_rname(out: &mut Vec<u8>, wire: &[u8]) {
 pub fn push_rname_prefix(out: &mut Vec<u8>, wire: &[u8]) {
     let (starts, count) = label_starts(wire);
     for &start in starts[..count].iter().rev() {
+        let start = usize::from(start);
         let end = start + 1 + usize::from(wire[start]);
         out.extend_from_slice(&wire[start..end]);
     }
@@ -65,14 +66,17 @@ pub fn push_rname_prefix(out: &mut Vec<u8>, wire: &[u8]) {
 const MAX_LABELS: usize = 127;
 
 /// Where each label (its length byte) of a wire name starts, leaf first, and how many there
-/// are; stops where [`labels`] does, and after [`MAX_LABELS`]. On the stack: key building
-/// runs several times per written row and must not allocate for it.
-fn label_starts(wire: &[u8]) -> ([usize; MAX_LABELS], usize) {
-    let mut starts = [0usize; MAX_LABELS];
+/// are; stops where [`labels`] does, after [`MAX_LABELS`], and at the 255 bytes a name has
+/// at most. On the stack, one byte per offset: key building runs several times per written
+/// row and must not allocate for it, and zeroing and copying 127 `usize`s (1 KiB) each time
+/// showed in profiles.
+fn label_starts(wire: &[u8]) -> ([u8; MAX_LABELS], usize) {
+    let mut starts = [0u8; MAX_LABELS];
     let mut count = 0;
-    let mut at = 0;
+    let mut at = 0usize;
     for label in labels(wire).take(MAX_LABELS) {
-        starts[count] = at;
+        let Ok(start) = u8::try_from(at) else { break };
+        starts[count] = start;
         count += 1;
         at += 1 + label.len();
     }
@@ -115,7 +119,7 @@ pub fn take_rname(bytes: &[u8]) -> Option<(Vec<u8>, &[u8])> {
 /// Reads an `rname` at the start of `bytes` and appends its canonical wire name to `out`;
 /// returns the bytes after it. Allocates nothing but what `out` grows by.
 pub fn take_rname_into<'b>(bytes: &'b [u8], out: &mut Vec<u8>) -> Option<&'b [u8]> {
-    let mut starts = [0usize; MAX_LABELS];
+    let mut starts = [0u8; MAX_LABELS];
     let mut count = 0;
     let mut at = 0;
     loop {
@@ -123,15 +127,18 @@ pub fn take_rname_into<'b>(bytes: &'b [u8], out: &mut Vec<u8>) -> Option<&'b [u8
         if len == 0 {
             break;
         }
+        // A label starting past byte 255 belongs to no valid name: the key is damaged.
+        let start = u8::try_from(at).ok()?;
         if len > 63 || count == MAX_LABELS || at + 1 + len > bytes.len() {
             return None;
         }
-        starts[count] = at;
+        starts[count] = start;
         count += 1;
         at += 1 + len;
     }
     out.reserve(at + 1);
     for &start in starts[..count].iter().rev() {
+        let start = usize::from(start);
         out.extend_from_slice(&bytes[start..start + 1 + usize::from(bytes[start])]);
     }
     out.push(0);
@@ -364,6 +371,28 @@ mod tests {
             assert_eq!(decoded, wire(name));
             assert!(rest.is_empty());
         }
+    }
+
+    #[test]
+    fn the_longest_names_round_trip_and_an_overlong_stored_name_is_refused() {
+        let most_labels = "a.".repeat(127);
+        let x63 = "x".repeat(63);
+        let longest_labels = format!("{x63}.{x63}.{x63}.{}.", "y".repeat(61));
+        for name in [most_labels.as_str(), longest_labels.as_str()] {
+            let encoded = rname(name);
+            assert_eq!(encoded.len(), 255, "{name}");
+            let (decoded, rest) = take_rname(&encoded).unwrap();
+            assert_eq!(decoded, wire(name));
+            assert!(rest.is_empty());
+        }
+        // A damaged key: five 63-byte labels, 320 bytes, longer than any name.
+        let mut overlong = Vec::new();
+        for _ in 0..5 {
+            overlong.push(63);
+            overlong.extend_from_slice(&[b'z'; 63]);
+        }
+        overlong.push(0);
+        assert_eq!(take_rname(&overlong), None);
     }
 
     #[test]
