@@ -169,12 +169,11 @@ struct Found {
     events: usize,
 }
 
-/// `kind | rname(name)`: the `names_known` key.
-fn known_key(kind: NoveltyKind, name: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(name.len() + 2);
-    key.push(kind as u8);
-    keys::push_rname(&mut key, name);
-    key
+/// Replaces `out` with the `names_known` key of `name`: `kind | rname(name)`.
+fn set_known_key(out: &mut Vec<u8>, kind: NoveltyKind, name: &[u8]) {
+    out.clear();
+    out.push(kind as u8);
+    keys::push_rname(out, name);
 }
 
 /// The registered domain of a canonical wire name, as a suffix of it.
@@ -224,23 +223,28 @@ fn candidates<'a>(
     }
     let mut found: Vec<(Vec<u8>, Candidate<'a>)> = Vec::new();
     let mut domains: HashMap<Vec<u8>, Candidate<'a>> = HashMap::new();
+    // Keys are built in one buffer and copied only when kept: most owners of a batch are
+    // known already, and a domain repeats once per owner below it.
+    let mut key = Vec::new();
     for (owner, candidate) in owners {
-        let key = known_key(NoveltyKind::Name, owner);
+        set_known_key(&mut key, NoveltyKind::Name, owner);
         if known.contains(&key) {
             continue;
         }
+        let owner_key = key.clone();
         if let Some(domain) = registered_domain_wire(owner) {
             let as_domain = Candidate {
                 kind: NoveltyKind::Domain,
                 name: domain,
                 ..candidate
             };
+            set_known_key(&mut key, NoveltyKind::Domain, domain);
             domains
-                .entry(known_key(NoveltyKind::Domain, domain))
+                .entry_ref(&key[..])
                 .and_modify(|held| held.absorb(&as_domain))
                 .or_insert(as_domain);
         }
-        found.push((key, candidate));
+        found.push((owner_key, candidate));
     }
     found.extend(domains);
     // Keys are distinct (owners and domains were gathered in maps, and their kind byte
