@@ -131,7 +131,8 @@ pub fn mark_pieces<'a>(
 /// next one (reading and writing took turns on one core before; `docs/BENCHMARKS.md`, store
 /// run 4). Bounded: one batch is being written and at most one more waits to be handed over
 /// ([`BatchWriter::write`] blocks until the writing thread takes it). Counters count a batch
-/// only once it is durable, and [`BatchWriter::wait`] waits for the batches handed over.
+/// once its write returned (for an ingest store, durable at the next checkpoint), and
+/// [`BatchWriter::wait`] waits until the batches handed over are durable.
 pub struct BatchWriter<'s> {
     store: &'s Store,
     key: Option<String>,
@@ -142,7 +143,7 @@ pub struct BatchWriter<'s> {
     rows: u64,
     /// Batches to the writing thread.
     to_write: SyncSender<Batch>,
-    /// For each batch handed over, in order: its rows once durable, or why it was not written.
+    /// For each batch handed over, in order: its rows once written, or why it was not.
     outcomes: Receiver<Result<u64, SinkError>>,
     in_flight: usize,
 }
@@ -248,7 +249,10 @@ impl<'s> BatchWriter<'s> {
 
     /// Waits until every batch handed over is durable (or has failed: its error).
     pub fn wait(&mut self) -> Result<(), SinkError> {
-        self.settle(true)
+        self.settle(true)?;
+        self.store
+            .checkpoint()
+            .map_err(|e| SinkError::Refused(e.to_string()))
     }
 
     /// Counts the batches whose write ended: all of them when `block`, else those done now.

@@ -6,8 +6,9 @@ use std::sync::Mutex;
 use dnsledger_rrset::{Observation, ObservationSink, SinkError};
 use rocksdb::{ColumnFamilyDescriptor, MergeOperands, Options, WriteBatch, WriteOptions, DB};
 
-use crate::keys::{self, Source};
+use crate::keys::Source;
 use crate::novelty::Novelty;
+use crate::rows::SortedRows;
 use crate::value;
 
 /// The format this code writes and reads (`docs/encoding.md`).
@@ -88,13 +89,20 @@ pub enum StoreError {
 pub enum Access {
     /// The one writer; creates the store when missing.
     ReadWrite,
-    /// The one writer of a process that only ingests (`dnsledger ingest`, `sensor --output
-    /// db:`): as [`Access::ReadWrite`], but the row and index column families take their
-    /// writes into RocksDB's vector memtable (append now, sort once when flushing, on the
-    /// background thread) instead of the skiplist, whose insert at a random position was
-    /// the largest part of the writer's CPU (`docs/BENCHMARKS.md`). Reading those back stays
-    /// correct but sorts a copy of the unflushed writes on every read, so a process that
-    /// answers queries while it writes (the server) opens with [`Access::ReadWrite`].
+    /// The one writer of a bulk load (`dnsledger ingest`), as [`Access::ReadWrite`] with two
+    /// differences that halve the writer's work (`docs/BENCHMARKS.md`, store run 6):
+    ///
+    /// - Writes skip the write-ahead log. Each write asks for a flush of every column
+    ///   family, atomically (RocksDB's `atomic_flush`), without waiting for it: after a
+    ///   crash the store is as it was after one of its writes, never in between, and a
+    ///   write is durable once its flush is done, at the latest when
+    ///   [`Store::checkpoint`] (or a meta record's write) returns. Ingest's resume records
+    ///   travel in the same writes as their rows, so a crash loses whole batches that the
+    ///   next run writes again, and never counts one twice.
+    /// - The row and index families take writes into RocksDB's vector memtable (append
+    ///   now, sort once when flushing, on the background thread). Reading unflushed writes
+    ///   back stays correct but sorts a copy of them on every read, so a process that
+    ///   answers queries while it writes (the server) opens with [`Access::ReadWrite`].
     Ingest,
     /// A reader beside a running writer (a RocksDB secondary instance): it sees the store
     /// as it was when opened, consistently, whatever the writer does meanwhile.
@@ -109,6 +117,8 @@ pub struct Store {
     secondary: Option<PathBuf>,
     /// The writer's new-name detection state (`None` for readers).
     novelty: Option<Mutex<Novelty>>,
+    /// Writes skip the write-ahead log and are made durable by flushes ([`Access::Ingest`]).
+    unlogged: bool,
 }
 
 impl Access {
@@ -189,6 +199,7 @@ impl Store {
             path: dir.to_path_buf(),
             secondary,
             novelty: None,
+            unlogged: access == Access::Ingest,
         };
         store.check_version(access)?;
         if access.writes() {
@@ -379,10 +390,9 @@ impl Store {
             })
     }
 
+    /// Writes one meta record; durable, with every write before it, when this returns.
     pub fn meta_put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.db
-            .put_cf_opt(self.handle(cf::META), key, value, &durable())
-            .map_err(|e| self.engine_error(e))
+        self.meta_put_all(&[(key, value)])
     }
 
     /// Writes many meta records as one atomic, durable write: one sync for all of them
@@ -395,78 +405,69 @@ impl Store {
         for (key, value) in records {
             batch.put_cf(self.handle(cf::META), key, value);
         }
+        self.commit(batch)?;
+        self.checkpoint()
+    }
+
+    /// Writes `batch` atomically. A logged store syncs it to the write-ahead log, so it is
+    /// durable when this returns; an unlogged one ([`Access::Ingest`]) puts it in the
+    /// memtables and asks for their flush without waiting for it.
+    pub(crate) fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut options = WriteOptions::default();
+        match self.unlogged {
+            true => options.disable_wal(true),
+            false => options.set_sync(true),
+        }
         self.db
-            .write_opt(batch, &durable())
+            .write_opt(batch, &options)
+            .map_err(|e| self.engine_error(e))?;
+        match self.unlogged {
+            true => self.flush_all(false),
+            false => Ok(()),
+        }
+    }
+
+    /// Makes every write so far durable. Only an unlogged store ([`Access::Ingest`]) has
+    /// anything to do: it waits until its memtables are flushed.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        match self.unlogged {
+            true => self.flush_all(true),
+            false => Ok(()),
+        }
+    }
+
+    /// Flushes every column family's memtable, all of them in one atomic step.
+    fn flush_all(&self, wait: bool) -> Result<(), StoreError> {
+        let mut options = rocksdb::FlushOptions::default();
+        options.set_wait(wait);
+        let families = cf::ALL.map(|name| self.handle(name));
+        self.db
+            .flush_cfs_opt(&families, &options)
             .map_err(|e| self.engine_error(e))
     }
 
     /// Writes observations (each slice with its source) and, optionally, one meta record, as
-    /// one atomic and durable batch of blind merges: after it returns, all of it survives a
-    /// crash; if it fails, none of it was written. The names it makes known, and the
-    /// new-name events it announces (`novelty`), are part of the same batch.
+    /// one atomic batch of blind merges: if it fails, none of it was written. Durable when it
+    /// returns, or for [`Access::Ingest`] once flushed ([`Store::checkpoint`]). The names it
+    /// makes known, and the new-name events it announces (`novelty`), are part of the same
+    /// batch.
     pub fn write(
         &self,
         parts: &[(Source, &[Observation])],
         meta: Option<(&str, &[u8])>,
     ) -> Result<(), StoreError> {
-        let mut batch = WriteBatch::with_capacity_bytes(batch_bytes_estimate(parts));
-        let mut rows = RowWriter::new(self);
+        let mut rows = SortedRows::default();
         for (source, observations) in parts {
             for observation in *observations {
-                rows.add(&mut batch, observation, *source);
+                rows.add(observation, *source);
             }
         }
+        let mut batch = WriteBatch::with_capacity_bytes(batch_bytes_estimate(parts));
+        rows.write_to(&mut batch, self);
         if let Some((key, value)) = meta {
             batch.put_cf(self.handle(cf::META), key, value);
         }
         self.commit_with_novelty(batch, parts)
-    }
-}
-
-/// Builds the rows of one [`Store::write`]: the column family handles looked up once, and
-/// two key buffers rebuilt in place for each key (the write batch copies every key, so they
-/// serve a whole batch without an allocation per key).
-struct RowWriter<'s> {
-    /// RRset and rdata families, DNS then DNSSEC.
-    rrset: [&'s rocksdb::ColumnFamily; 2],
-    rdata: [&'s rocksdb::ColumnFamily; 2],
-    rrset_fwd: &'s rocksdb::ColumnFamily,
-    rdata_name_fwd: &'s rocksdb::ColumnFamily,
-    row: Vec<u8>,
-    index: Vec<u8>,
-}
-
-impl<'s> RowWriter<'s> {
-    fn new(store: &'s Store) -> RowWriter<'s> {
-        RowWriter {
-            rrset: [cf::RRSET, cf::RRSET_DNSSEC].map(|name| store.handle(name)),
-            rdata: [cf::RDATA, cf::RDATA_DNSSEC].map(|name| store.handle(name)),
-            rrset_fwd: store.handle(cf::RRSET_FWD),
-            rdata_name_fwd: store.handle(cf::RDATA_NAME_FWD),
-            row: Vec::with_capacity(256),
-            index: Vec::with_capacity(512),
-        }
-    }
-
-    /// One RRset row, one rdata row per RR, and the forward-name index entries.
-    fn add(&mut self, batch: &mut WriteBatch, observation: &Observation, source: Source) {
-        let parts = observation.rrset.parts();
-        let dnssec = keys::is_dnssec(parts.rrtype);
-        let value = value::encoded(&observation.seen);
-        self.row.clear();
-        keys::push_rrset_key(&mut self.row, &parts, source);
-        batch.merge_cf(self.rrset[usize::from(dnssec)], &self.row, &value);
-        push_forward_entry(&mut self.index, parts.rrname, dnssec, &self.row);
-        batch.put_cf(self.rrset_fwd, &self.index, []);
-        for rdata in parts.rdata() {
-            self.row.clear();
-            keys::push_rdata_key(&mut self.row, parts.rrname, parts.rrtype, rdata, source);
-            batch.merge_cf(self.rdata[usize::from(dnssec)], &self.row, &value);
-            if let Some(name) = keys::indexed_name(parts.rrtype, rdata) {
-                push_forward_entry(&mut self.index, name, dnssec, &self.row);
-                batch.put_cf(self.rdata_name_fwd, &self.index, []);
-            }
-        }
     }
 }
 
@@ -484,16 +485,8 @@ fn batch_bytes_estimate(parts: &[(Source, &[Observation])]) -> usize {
         .sum()
 }
 
-/// A forward-name index key: `fname(name) | dnssec flag | row key`, replacing `out`.
-fn push_forward_entry(out: &mut Vec<u8>, name: &[u8], dnssec: bool, row_key: &[u8]) {
-    out.clear();
-    keys::push_fname(out, name);
-    out.push(u8::from(dnssec));
-    out.extend_from_slice(row_key);
-}
-
 /// Writes are synced to the write-ahead log: a batch reported written is durable.
-pub(crate) fn durable() -> WriteOptions {
+fn durable() -> WriteOptions {
     let mut options = WriteOptions::default();
     options.set_sync(true);
     options
@@ -507,6 +500,9 @@ fn db_options(create: bool, access: Access) -> Options {
     if access == Access::Ingest {
         // The vector memtable takes one writer at a time (there is one).
         options.set_allow_concurrent_memtable_write(false);
+        // Without the write-ahead log, only flushing every column family at once keeps
+        // a batch's rows and its resume record together on disk.
+        options.set_atomic_flush(true);
     }
     options
 }

@@ -19,6 +19,7 @@ mod history;
 pub mod keys;
 mod novelty;
 mod query;
+mod rows;
 mod transit;
 mod trends;
 pub mod value;

@@ -24,7 +24,7 @@ use dnsledger_rrset::{Observation, RRset};
 use dnsledger_wire::NameBuf;
 use rocksdb::WriteBatch;
 
-use crate::db::{cf, durable, Store, StoreError};
+use crate::db::{cf, Store, StoreError};
 use crate::keys::{self, Source};
 
 /// Known names the writer keeps in memory (two generations of half this many each).
@@ -285,12 +285,6 @@ impl Store {
             state.known.insert(key.into_boxed_slice());
         }
         Ok(())
-    }
-
-    fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        self.db()
-            .write_opt(batch, &durable())
-            .map_err(|e| self.engine_error(e))
     }
 
     /// The names of `parts` not known yet, added to `batch` as known names and events.

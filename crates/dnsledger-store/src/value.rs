@@ -143,13 +143,18 @@ pub struct Value {
 
 /// The value of one observation batch: its times and count, and its activity.
 pub fn encoded(seen: &Seen) -> Vec<u8> {
+    let mut out = Vec::with_capacity(24);
+    encode_seen(seen, &mut out);
+    out
+}
+
+/// [`encoded`], appended to `out`.
+pub fn encode_seen(seen: &Seen, out: &mut Vec<u8>) {
     let value = Value {
         seen: clamped(seen),
         activity: Some(Activity::of(seen)),
     };
-    let mut out = Vec::with_capacity(24);
-    encode(&value, &mut out);
-    out
+    encode(&value, out);
 }
 
 /// Times before 1970 are stored as 0: passive DNS has none.

@@ -176,7 +176,7 @@ impl OutputSink {
                     .with_context(|| format!("delivering to {url}"))?;
                 Ok(OutputSink::Submit(sink))
             }
-            Target::Store(dir) => Store::open(&dir, Access::Ingest)
+            Target::Store(dir) => Store::open(&dir, Access::ReadWrite)
                 .map(|store| OutputSink::Store(Arc::new(store)))
                 .with_context(|| {
                     format!(

@@ -1,0 +1,327 @@
+//! The rows of one [`Store::write`](crate::Store::write), gathered per column family and
+//! handed to RocksDB in key order.
+//!
+//! Why sorted: RocksDB's skiplist memtable inserts a key that follows the previous one in
+//! constant time (it keeps the last insert position), where a key at a random position
+//! costs a search of the whole list; and a memtable filled in key order is flushed by
+//! walking it, with nothing to sort. Sorting here, on compact entries with a 16-byte key
+//! prefix, is several times cheaper than either of RocksDB's ways of sorting the same keys
+//! (`docs/BENCHMARKS.md`, store run 6). Equal keys within one write (rdata rows that two
+//! RRsets of one owner share, and their index entries) become one operation: the merge of
+//! their values for row families (the merge is associative, so the stored bytes are the
+//! same), one put for index families.
+
+use dnsledger_rrset::Observation;
+use rocksdb::{ColumnFamily, WriteBatch};
+
+use crate::db::{cf, Store};
+use crate::keys::{self, Source};
+use crate::value;
+
+/// One key and its value in a family's buffer.
+struct Entry {
+    /// The key's first sixteen bytes, big-endian, zero-padded: most comparisons end here
+    /// (eight were too few: a name's first labels, `com` and a few letters, are shared by
+    /// many keys).
+    prefix: u128,
+    start: usize,
+    key_len: u32,
+    value_len: u32,
+}
+
+/// Keys and values of one column family, appended to one buffer.
+#[derive(Default)]
+struct FamilyRows {
+    bytes: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
+impl FamilyRows {
+    /// Appends a key built by `push_key` (which appends to the buffer) and `value`.
+    fn push(&mut self, push_key: impl FnOnce(&mut Vec<u8>), value: &[u8]) {
+        let start = self.bytes.len();
+        push_key(&mut self.bytes);
+        let key_len = self.bytes.len() - start;
+        self.bytes.extend_from_slice(value);
+        self.entries.push(Entry {
+            prefix: key_prefix(&self.bytes[start..start + key_len]),
+            start,
+            key_len: key_len as u32,
+            value_len: value.len() as u32,
+        });
+    }
+
+    fn key(&self, entry: &Entry) -> &[u8] {
+        &self.bytes[entry.start..entry.start + entry.key_len as usize]
+    }
+
+    /// The key beyond its prefix: keys with equal prefixes compare as these do.
+    fn key_after_prefix(&self, entry: &Entry) -> &[u8] {
+        &self.key(entry)[(entry.key_len as usize).min(PREFIX_BYTES)..]
+    }
+
+    fn value(&self, entry: &Entry) -> &[u8] {
+        let start = entry.start + entry.key_len as usize;
+        &self.bytes[start..start + entry.value_len as usize]
+    }
+
+    /// Adds the family's rows to `batch` in key order, equal keys as one operation.
+    fn write_sorted(mut self, batch: &mut WriteBatch, family: &ColumnFamily, merged: bool) {
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.sort_unstable_by(|a, b| {
+            a.prefix
+                .cmp(&b.prefix)
+                .then_with(|| self.key_after_prefix(a).cmp(self.key_after_prefix(b)))
+                // Zero padding made a short key's prefix equal to its zero-extended twin's.
+                .then(a.key_len.cmp(&b.key_len))
+        });
+        for group in entries.chunk_by(|a, b| a.prefix == b.prefix && self.key(a) == self.key(b)) {
+            let key = self.key(&group[0]);
+            match (merged, group) {
+                (false, _) => batch.put_cf(family, key, []),
+                (true, [single]) => batch.merge_cf(family, key, self.value(single)),
+                (true, _) => {
+                    let values = group.iter().map(|entry| self.value(entry));
+                    batch.merge_cf(family, key, value::merge(None, values));
+                }
+            }
+        }
+    }
+}
+
+const PREFIX_BYTES: usize = 16;
+
+fn key_prefix(key: &[u8]) -> u128 {
+    let mut prefix = [0u8; PREFIX_BYTES];
+    let len = key.len().min(PREFIX_BYTES);
+    prefix[..len].copy_from_slice(&key[..len]);
+    u128::from_be_bytes(prefix)
+}
+
+/// The row and index families of one write, DNS and DNSSEC apart.
+#[derive(Default)]
+pub(crate) struct SortedRows {
+    rrset: [FamilyRows; 2],
+    rdata: [FamilyRows; 2],
+    rrset_fwd: FamilyRows,
+    rdata_name_fwd: FamilyRows,
+    /// The value of the observation being added, reused.
+    value: Vec<u8>,
+}
+
+impl SortedRows {
+    /// One RRset row, one rdata row per RR, and the forward-name index entries.
+    pub(crate) fn add(&mut self, observation: &Observation, source: Source) {
+        let parts = observation.rrset.parts();
+        let dnssec = usize::from(keys::is_dnssec(parts.rrtype));
+        self.value.clear();
+        value::encode_seen(&observation.seen, &mut self.value);
+        let rrset = &mut self.rrset[dnssec];
+        rrset.push(|out| keys::push_rrset_key(out, &parts, source), &self.value);
+        let row_key = rrset.key(rrset.entries.last().expect("just pushed"));
+        self.rrset_fwd.push(
+            |out| push_forward_entry(out, parts.rrname, dnssec, row_key),
+            &[],
+        );
+        for rdata in parts.rdata() {
+            let rows = &mut self.rdata[dnssec];
+            rows.push(
+                |out| keys::push_rdata_key(out, parts.rrname, parts.rrtype, rdata, source),
+                &self.value,
+            );
+            if let Some(name) = keys::indexed_name(parts.rrtype, rdata) {
+                let row_key = rows.key(rows.entries.last().expect("just pushed"));
+                self.rdata_name_fwd
+                    .push(|out| push_forward_entry(out, name, dnssec, row_key), &[]);
+            }
+        }
+    }
+
+    /// Adds every row to `batch`, one family after the other, each in key order.
+    pub(crate) fn write_to(self, batch: &mut WriteBatch, store: &Store) {
+        let [rrset, rrset_dnssec] = self.rrset;
+        let [rdata, rdata_dnssec] = self.rdata;
+        let families = [
+            (rrset, cf::RRSET, true),
+            (rrset_dnssec, cf::RRSET_DNSSEC, true),
+            (rdata, cf::RDATA, true),
+            (rdata_dnssec, cf::RDATA_DNSSEC, true),
+            (self.rrset_fwd, cf::RRSET_FWD, false),
+            (self.rdata_name_fwd, cf::RDATA_NAME_FWD, false),
+        ];
+        for (rows, name, merged) in families {
+            rows.write_sorted(batch, store.handle(name), merged);
+        }
+    }
+}
+
+/// A forward-name index key: `fname(name) | dnssec flag | row key`, appended to `out`.
+fn push_forward_entry(out: &mut Vec<u8>, name: &[u8], dnssec: usize, row_key: &[u8]) {
+    keys::push_fname(out, name);
+    out.push(dnssec as u8);
+    out.extend_from_slice(row_key);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Access;
+    use dnsledger_rrset::{RRset, Seen};
+    use dnsledger_wire::NameBuf;
+
+    /// Every operation of a batch: column family id, key, value (merges and puts alike).
+    #[derive(Default)]
+    struct Operations(Vec<(u32, Vec<u8>, Vec<u8>)>);
+
+    impl rocksdb::WriteBatchIteratorCf for Operations {
+        fn put_cf(&mut self, cf_id: u32, key: &[u8], value: &[u8]) {
+            self.0.push((cf_id, key.to_vec(), value.to_vec()));
+        }
+        fn delete_cf(&mut self, _: u32, key: &[u8]) {
+            panic!("a delete of {key:?}");
+        }
+        fn merge_cf(&mut self, cf_id: u32, key: &[u8], value: &[u8]) {
+            self.0.push((cf_id, key.to_vec(), value.to_vec()));
+        }
+    }
+
+    fn a_rrset(owner: &str, rrtype: u16, rdata: &[&[u8]], time: i64) -> Observation {
+        Observation {
+            rrset: RRset::new(
+                NameBuf::from_text(owner).unwrap(),
+                rrtype,
+                Some(NameBuf::from_text("example.com.").unwrap()),
+                rdata.iter().map(|r| r.to_vec()).collect(),
+            ),
+            seen: Seen {
+                time_first: time,
+                time_last: time + 10,
+                count: 2,
+            },
+        }
+    }
+
+    /// Two A RRsets of one owner that share an address, so that their rdata rows share a
+    /// key; one name server under two owners; names out of key order; a DS RRset.
+    fn overlapping() -> Vec<Observation> {
+        let ns1 = NameBuf::from_text("ns1.example.com.").unwrap();
+        vec![
+            a_rrset("www.example.com.", 1, &[&[192, 0, 2, 1]], 1_700_000_000),
+            a_rrset("a.example.com.", 1, &[&[192, 0, 2, 9]], 1_700_000_500),
+            a_rrset(
+                "www.example.com.",
+                1,
+                &[&[192, 0, 2, 1], &[192, 0, 2, 2]],
+                1_700_086_400,
+            ),
+            a_rrset("example.com.", 2, &[ns1.as_wire()], 1_700_000_000),
+            a_rrset("sub.example.com.", 2, &[ns1.as_wire()], 1_700_000_100),
+            a_rrset("example.com.", 43, &[&[0, 1, 8, 2, 0xab]], 1_700_000_000),
+        ]
+    }
+
+    #[test]
+    fn each_family_is_written_in_key_order_with_equal_keys_as_one_operation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::Ingest).unwrap();
+        let mut rows = SortedRows::default();
+        for observation in &overlapping() {
+            rows.add(observation, Source::Sensor);
+        }
+        let mut batch = WriteBatch::default();
+        rows.write_to(&mut batch, &store);
+        let mut operations = Operations::default();
+        batch.iterate_cf(&mut operations);
+        // 6 RRset rows, 7 rdata rows of which www's 192.0.2.1 twice, 6 forward entries,
+        // 2 name index entries (ns1 under two owners).
+        assert_eq!(operations.0.len(), 6 + (7 - 1) + 6 + 2);
+        for pair in operations.0.windows(2) {
+            let ((cf_a, key_a, _), (cf_b, key_b, _)) = (&pair[0], &pair[1]);
+            assert!(cf_a != cf_b || key_a < key_b, "{key_a:?} then {key_b:?}");
+        }
+        let families: Vec<u32> = operations.0.iter().map(|(cf, ..)| *cf).collect();
+        assert!(
+            families.chunk_by(|a, b| a == b).count() == 6,
+            "{families:?}"
+        );
+    }
+
+    #[test]
+    fn keys_shorter_than_the_prefix_sort_before_their_zero_extended_twins() {
+        let mut family = FamilyRows::default();
+        let keys: [&[u8]; 5] = [
+            b"ab\0\0",
+            b"ab",
+            b"ab\0",
+            b"aa",
+            b"ab\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0z",
+        ];
+        for key in keys {
+            family.push(|out| out.extend_from_slice(key), &[]);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::Ingest).unwrap();
+        let mut batch = WriteBatch::default();
+        family.write_sorted(&mut batch, store.handle(cf::RRSET_FWD), false);
+        let mut operations = Operations::default();
+        batch.iterate_cf(&mut operations);
+        let written: Vec<&[u8]> = operations.0.iter().map(|(_, key, _)| &key[..]).collect();
+        let mut expected = keys.to_vec();
+        expected.sort();
+        assert_eq!(written, expected);
+    }
+
+    /// A column family's name, a key and its value.
+    type Stored = (&'static str, Box<[u8]>, Box<[u8]>);
+
+    /// Every row and index entry of a store, values merged.
+    fn contents(store: &Store) -> Vec<Stored> {
+        cf::ROWS
+            .into_iter()
+            .chain(cf::INDEXES)
+            .flat_map(|name| {
+                store
+                    .db()
+                    .iterator_cf(store.handle(name), rocksdb::IteratorMode::Start)
+                    .map(move |entry| {
+                        let (key, value) = entry.unwrap();
+                        (name, key, value)
+                    })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_write_stores_what_one_write_per_observation_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let together = Store::open(&dir.path().join("together"), Access::Ingest).unwrap();
+        together
+            .write(&[(Source::Sensor, &overlapping())], None)
+            .unwrap();
+        let apart = Store::open(&dir.path().join("apart"), Access::ReadWrite).unwrap();
+        for observation in overlapping().into_iter().rev() {
+            apart
+                .write(&[(Source::Sensor, &[observation])], None)
+                .unwrap();
+        }
+        let stored = contents(&together);
+        assert_eq!(stored.len(), 20);
+        assert_eq!(stored, contents(&apart));
+    }
+
+    #[test]
+    fn an_ingest_store_is_durable_after_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = Store::open(&path, Access::Ingest).unwrap();
+        store
+            .write(&[(Source::Sensor, &overlapping())], None)
+            .unwrap();
+        store.checkpoint().unwrap();
+        let expected = contents(&store);
+        // A reader sees what a checkpoint made durable, with no write-ahead log to replay.
+        let reader = Store::open(&path, Access::ReadOnly).unwrap();
+        assert_eq!(contents(&reader), expected);
+        assert_eq!(expected.len(), 20);
+    }
+}
