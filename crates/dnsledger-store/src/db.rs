@@ -152,10 +152,11 @@ impl Store {
             path: dir.to_path_buf(),
             source,
         };
+        let cache = rocksdb::Cache::new_hyper_clock_cache(BLOCK_CACHE_BYTES, 0);
         let descriptors = |names: &[&str]| {
             names
                 .iter()
-                .map(|&name| ColumnFamilyDescriptor::new(name, cf_options(name, access)))
+                .map(|&name| ColumnFamilyDescriptor::new(name, cf_options(name, access, &cache)))
                 .collect::<Vec<_>>()
         };
         let (db, secondary) = match access {
@@ -216,8 +217,10 @@ impl Store {
             path: dir.to_path_buf(),
             source,
         };
-        let descriptors = cf::ALL
-            .map(|name| ColumnFamilyDescriptor::new(name, cf_options(name, Access::ReadWrite)));
+        let cache = rocksdb::Cache::new_hyper_clock_cache(BLOCK_CACHE_BYTES, 0);
+        let descriptors = cf::ALL.map(|name| {
+            ColumnFamilyDescriptor::new(name, cf_options(name, Access::ReadWrite, &cache))
+        });
         let db =
             DB::open_cf_descriptors(&db_options(true, Access::ReadWrite), &staging, descriptors)
                 .map_err(engine)?;
@@ -456,7 +459,7 @@ impl Store {
         parts: &[(Source, &[Observation])],
         meta: Option<(&str, &[u8])>,
     ) -> Result<(), StoreError> {
-        let mut rows = SortedRows::default();
+        let mut rows = SortedRows::for_parts(parts);
         for (source, observations) in parts {
             for observation in *observations {
                 rows.add(observation, *source);
@@ -484,6 +487,12 @@ fn batch_bytes_estimate(parts: &[(Source, &[Observation])]) -> usize {
         .map(|observation| 4 * observation.rrset.encoded().len() + PER_OBSERVATION)
         .sum()
 }
+
+/// Uncompressed blocks a store keeps in memory, shared by its column families. RocksDB's
+/// default, 32 MiB per family, held a tenth of a busy suffix's RRset rows in the 10M-RRset
+/// benchmark, so a second scan decompressed every block again (`docs/BENCHMARKS.md`, store
+/// run 6). The cache fills only with what is read: an ingest reads little.
+const BLOCK_CACHE_BYTES: usize = 1 << 30;
 
 /// Writes are synced to the write-ahead log: a batch reported written is durable.
 fn durable() -> WriteOptions {
@@ -516,8 +525,9 @@ fn db_options(create: bool, access: Access) -> Options {
 /// not serve, or a point read of a key an index entry names, which exists). The merge
 /// operator on the row families. For [`Access::Ingest`], the vector memtable on the families
 /// that only take writes (the row and index families; `names_known` is read on every write
-/// and `meta` by ingest's resume, so they keep the skiplist).
-fn cf_options(name: &str, access: Access) -> Options {
+/// and `meta` by ingest's resume, so they keep the skiplist). One block cache for all
+/// families of a store.
+fn cf_options(name: &str, access: Access, cache: &rocksdb::Cache) -> Options {
     let mut options = Options::default();
     if access == Access::Ingest && (cf::ROWS.contains(&name) || cf::INDEXES.contains(&name)) {
         options.set_memtable_factory(rocksdb::MemtableFactory::Vector);
@@ -530,6 +540,7 @@ fn cf_options(name: &str, access: Access) -> Options {
     options.set_bottommost_compression_options(-14, 32767, 0, DICTIONARY_BYTES, true);
     options.set_bottommost_zstd_max_train_bytes(100 * DICTIONARY_BYTES, true);
     let mut table = rocksdb::BlockBasedOptions::default();
+    table.set_block_cache(cache);
     let lookups = [cf::RRSET, cf::RRSET_DNSSEC, cf::META].contains(&name);
     table.set_block_size(if lookups { 4 * 1024 } else { 16 * 1024 });
     if name == cf::NAMES_KNOWN {

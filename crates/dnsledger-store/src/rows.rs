@@ -37,6 +37,11 @@ struct FamilyRows {
 }
 
 impl FamilyRows {
+    fn reserve(&mut self, entries: usize, bytes: usize) {
+        self.entries.reserve(entries);
+        self.bytes.reserve(bytes);
+    }
+
     /// Appends a key built by `push_key` (which appends to the buffer) and `value`.
     fn push(&mut self, push_key: impl FnOnce(&mut Vec<u8>), value: &[u8]) {
         let start = self.bytes.len();
@@ -110,6 +115,22 @@ pub(crate) struct SortedRows {
 }
 
 impl SortedRows {
+    /// Buffers sized for `parts` from their RRsets' encodings, so that they are allocated
+    /// once: grown by doubling, a batch's hundreds of megabytes were copied several times.
+    /// An RRset key is about its encoding, a forward entry holds one, rdata keys repeat the
+    /// owner per RR; values are a few dozen bytes.
+    pub(crate) fn for_parts(parts: &[(Source, &[Observation])]) -> SortedRows {
+        let observations = parts.iter().flat_map(|(_, observations)| observations.iter());
+        let (count, bytes) = observations.fold((0, 0), |(count, bytes), observation| {
+            (count + 1, bytes + observation.rrset.encoded().len())
+        });
+        let mut rows = SortedRows::default();
+        rows.rrset[0].reserve(count, bytes + 32 * count);
+        rows.rrset_fwd.reserve(count, 2 * bytes + 32 * count);
+        rows.rdata[0].reserve(2 * count, 2 * bytes + 64 * count);
+        rows
+    }
+
     /// One RRset row, one rdata row per RR, and the forward-name index entries.
     pub(crate) fn add(&mut self, observation: &Observation, source: Source) {
         let parts = observation.rrset.parts();
