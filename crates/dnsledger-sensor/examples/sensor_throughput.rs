@@ -22,8 +22,10 @@ use dnsledger_sensor::{RootHints, Sensor, SensorConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1).peekable();
-    let mut config = SensorConfig::default();
-    config.accept_recursion_desired = args.next_if_eq("--accept-rd").is_some();
+    let mut config = SensorConfig {
+        accept_recursion_desired: args.next_if_eq("--accept-rd").is_some(),
+        ..SensorConfig::default()
+    };
     let capture = args
         .next()
         .ok_or("usage: sensor_throughput [--accept-rd] CAPTURE [ROOT_HINTS [COF]]")?;
