@@ -423,7 +423,11 @@ impl<S: ObservationSink> Sensor<S> {
                 None => return,
             },
         };
-        if self.splitter.load(response.message).is_err() {
+        if self
+            .splitter
+            .load(response.message, response.qname)
+            .is_err()
+        {
             self.stats.responses_dropped_malformed_records += 1;
             return;
         }

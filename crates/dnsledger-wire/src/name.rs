@@ -153,6 +153,25 @@ impl<'a> Name<'a> {
         }
     }
 
+    /// Where the name's own labels begin in its message: its start, or where the pointer it
+    /// starts with leads. Two names of one message with the same origin are the same name
+    /// byte for byte (their labels are read from the same bytes), so a caller that has
+    /// decompressed one need not decompress the other: most owners in a response are a
+    /// pointer to the question or to an earlier owner.
+    pub fn origin(&self) -> usize {
+        let mut pos = self.start;
+        // Bounded like every walk of a parsed name (see `Labels::next`).
+        for _ in 0..=MAX_POINTER_HOPS {
+            match self.buf.get(pos..pos + 2) {
+                Some(&[hi, lo]) if hi & 0xc0 == 0xc0 => {
+                    pos = (usize::from(hi & 0x3f) << 8) | usize::from(lo);
+                }
+                _ => break,
+            }
+        }
+        pos
+    }
+
     /// Label-wise ASCII case-insensitive comparison (the DNS rule for name equality).
     pub fn eq_ignore_case(&self, other: &Name<'_>) -> bool {
         self.wire_len == other.wire_len
@@ -431,6 +450,21 @@ mod tests {
         assert_eq!(parse(&buf, 13), Ok(("www.example.com.".into(), 19)));
         assert_eq!(parse(&buf, 19), Ok(("www.example.com.".into(), 21)));
         assert_eq!(parse(&buf, 12), Ok((".".into(), 13)));
+    }
+
+    #[test]
+    fn names_read_from_the_same_labels_share_their_origin() {
+        // 0: "example.com." ; 13: "WWW" + ptr(0) ; 19: ptr(13) ; 21: ptr(19) ; 23: ptr(0)
+        let mut buf = b"\x07example\x03com\x00".to_vec();
+        buf.extend_from_slice(b"\x03WWW\xc0\x00\xc0\x0d\xc0\x13\xc0\x00");
+        let origin = |start| {
+            let (name, _) = parse_name(&buf, start, buf.len(), Compression::Allowed).unwrap();
+            name.origin()
+        };
+        assert_eq!([origin(0), origin(23)], [0, 0]);
+        assert_eq!([origin(13), origin(19), origin(21)], [13, 13, 13]);
+        // The root label inside "example.com." is a name of its own.
+        assert_eq!(origin(12), 12);
     }
 
     #[test]
