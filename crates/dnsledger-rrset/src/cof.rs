@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use dnsledger_wire::{push_name_text, push_rdata_text, type_name};
 
-use crate::{Observation, ObservationSink, SinkError};
+use crate::{EncodedObservation, Observation, ObservationSink, RRsetParts, Seen, SinkError};
 
 /// One RRset in the Common Output Format (draft-dulaunoy-dnsop-passive-dns-cof), the shape
 /// DNSDB, CIRCL and our own NDJSON outputs share: rdata always an array, times integers.
@@ -54,9 +54,16 @@ impl<W: Write> CofSink<W> {
         self.out
     }
 
-    /// Formats one observation as a JSON line into `self.line`.
-    fn format(&mut self, obs: &Observation) -> serde_json::Result<()> {
-        let parts = obs.rrset.parts();
+    /// Writes one observation as a JSON line.
+    fn write_row(&mut self, parts: RRsetParts<'_>, seen: &Seen) -> Result<(), SinkError> {
+        self.format(parts, seen).map_err(std::io::Error::from)?;
+        self.out.write_all(self.line.as_bytes())?;
+        Ok(())
+    }
+
+    /// Formats one observation (the parts of its RRset and its statistics) as a JSON line
+    /// into `self.line`.
+    fn format(&mut self, parts: RRsetParts<'_>, seen: &Seen) -> serde_json::Result<()> {
         let line = &mut self.line;
         line.clear();
         line.push_str("{\"rrname\":");
@@ -75,7 +82,6 @@ impl<W: Write> CofSink<W> {
             line.push_str(",\"bailiwick\":");
             push_json_text(line, |text| push_name_text(text, zone))?;
         }
-        let seen = &obs.seen;
         push_integer(line, ",\"count\":", seen.count);
         push_integer(line, ",\"time_first\":", seen.time_first);
         push_integer(line, ",\"time_last\":", seen.time_last);
@@ -115,8 +121,14 @@ fn push_json_text(line: &mut String, fill: impl FnOnce(&mut String)) -> serde_js
 impl<W: Write> ObservationSink for CofSink<W> {
     fn accept(&mut self, batch: Vec<Observation>) -> Result<(), SinkError> {
         for obs in &batch {
-            self.format(obs).map_err(std::io::Error::from)?;
-            self.out.write_all(self.line.as_bytes())?;
+            self.write_row(obs.rrset.parts(), &obs.seen)?;
+        }
+        Ok(())
+    }
+
+    fn accept_encoded(&mut self, batch: &[EncodedObservation<'_>]) -> Result<(), SinkError> {
+        for row in batch {
+            self.write_row(RRsetParts::of_encoded(row.encoded), &row.seen)?;
         }
         Ok(())
     }
@@ -129,7 +141,7 @@ impl<W: Write> ObservationSink for CofSink<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{RRset, Seen};
+    use crate::{RRset, VecSink};
     use dnsledger_wire::NameBuf;
 
     #[test]
@@ -153,6 +165,44 @@ mod tests {
             "{\"rrname\":\"www.example.com.\",\"rrtype\":\"A\",\"rdata\":[\"192.0.2.1\",\"192.0.2.7\"],\
              \"bailiwick\":\"example.com.\",\"count\":3,\"time_first\":1700000000,\"time_last\":1700000100}\n"
         );
+    }
+
+    #[test]
+    fn lent_rows_are_written_as_owned_ones() {
+        let observations: Vec<Observation> = [
+            (
+                NameBuf::from_text("a.example.").unwrap(),
+                Some(NameBuf::root()),
+            ),
+            (NameBuf::from_text("b\\\"q.example.").unwrap(), None),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(index, (name, zone))| Observation {
+            rrset: RRset::new(name, 16, zone, vec![b"\x02hi".to_vec(), vec![1, b'"']]),
+            seen: Seen {
+                time_first: index as i64,
+                time_last: 10,
+                count: 2,
+            },
+        })
+        .collect();
+        let lent: Vec<EncodedObservation<'_>> = observations
+            .iter()
+            .map(|obs| EncodedObservation {
+                encoded: obs.rrset.encoded(),
+                seen: obs.seen,
+            })
+            .collect();
+        let mut owned = CofSink::new(Vec::new());
+        owned.accept(observations.clone()).unwrap();
+        let mut borrowed = CofSink::new(Vec::new());
+        borrowed.accept_encoded(&lent).unwrap();
+        assert_eq!(borrowed.into_inner(), owned.into_inner());
+        // A sink that keeps owned observations gets them copied out by the default.
+        let mut kept = VecSink::default();
+        kept.accept_encoded(&lent).unwrap();
+        assert_eq!(kept.observations, observations);
     }
 
     #[test]

@@ -554,10 +554,13 @@ impl<S: ObservationSink> Sensor<S> {
         if self.aggregator.is_empty() {
             return Ok(());
         }
-        let batch = self.aggregator.drain();
+        let sink = &mut self.sink;
+        let (rows, accepted) = self
+            .aggregator
+            .drain_encoded(|batch| (batch.len(), sink.accept_encoded(batch)));
         self.stats.flushes += 1;
-        self.stats.rrsets_flushed += batch.len() as u64;
-        self.sink.accept(batch)
+        self.stats.rrsets_flushed += rows as u64;
+        accepted
     }
 
     /// Ends the input: outstanding queries count as unanswered, everything is flushed.
