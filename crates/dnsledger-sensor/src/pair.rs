@@ -82,9 +82,9 @@ impl Hash for Qname {
     }
 }
 
-/// The fields in four writes where the derived hash made twelve (the table hashes every
-/// query and every response). Transport and class are left out: they rarely tell two
-/// outstanding queries apart, and equality still compares them.
+/// Every field, in five writes where the derived hash made twelve (the table hashes every
+/// query and every response). All of them, so that queries differing in one field only
+/// (a crafted run of classes, say) do not pile up on one hash.
 impl<Q: Hash> Hash for PairKey<Q> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let small = u64::from(self.id)
@@ -92,14 +92,19 @@ impl<Q: Hash> Hash for PairKey<Q> {
             | u64::from(self.server_port) << 32
             | u64::from(self.qtype) << 48;
         state.write_u64(small);
+        let transport = match self.transport {
+            Transport::Udp => 0,
+            Transport::Tcp => 1,
+        };
+        state.write_u32(u32::from(self.qclass) | transport << 16);
         state.write_u128(address_word(self.client));
         state.write_u128(address_word(self.server));
         self.qname.hash(state);
     }
 }
 
-/// An address as one integer for hashing (an IPv4 address and its IPv6-mapped form hash
-/// alike; equality tells them apart).
+/// An address as one integer for hashing (an IPv4 address hashes like the IPv6 address
+/// with the same low 32 bits and zeros above; equality tells them apart).
 fn address_word(addr: IpAddr) -> u128 {
     match addr {
         IpAddr::V4(v4) => u128::from(u32::from(v4)),
@@ -285,26 +290,51 @@ mod tests {
 
     #[test]
     fn every_field_of_the_key_must_match() {
-        let variants: [fn(&mut PairKeyRef<'static>); 9] = [
+        let mut pairing = Pairing::new(5 * SECOND, 100);
+        pairing.add_query(&key(1), query(0));
+        for other in keys_differing_in_one_field() {
+            assert_eq!(pairing.take_query(&other, SECOND), None, "{other:?}");
+        }
+        assert_eq!(pairing.take_query(&key(2), SECOND), None);
+        assert_eq!(pairing.take_query(&key(1), SECOND), Some(query(0)));
+    }
+
+    /// `key(1)` changed in one field each (the address also to its IPv6-mapped form).
+    fn keys_differing_in_one_field() -> Vec<PairKeyRef<'static>> {
+        let variants: [fn(&mut PairKeyRef<'static>); 10] = [
             |k| k.transport = Transport::Tcp,
             |k| k.client = "127.0.0.3".parse().unwrap(),
             |k| k.client = "::ffff:127.0.0.2".parse().unwrap(),
             |k| k.client_port = 40001,
             |k| k.server = "127.0.0.12".parse().unwrap(),
             |k| k.server_port = 5353,
+            |k| k.id = 2,
             |k| k.qtype = 28,
             |k| k.qclass = 3,
             |k| k.qname = b"\x03net\x00",
         ];
-        let mut pairing = Pairing::new(5 * SECOND, 100);
-        pairing.add_query(&key(1), query(0));
-        for change in variants {
-            let mut other = key(1);
-            change(&mut other);
-            assert_eq!(pairing.take_query(&other, SECOND), None, "{other:?}");
+        variants
+            .into_iter()
+            .map(|change| {
+                let mut other = key(1);
+                change(&mut other);
+                other
+            })
+            .collect()
+    }
+
+    #[test]
+    fn owned_and_borrowed_keys_hash_alike_and_every_field_moves_the_hash() {
+        fn hash_of(key: &impl Hash) -> u64 {
+            let mut hasher = std::hash::DefaultHasher::new();
+            key.hash(&mut hasher);
+            hasher.finish()
         }
-        assert_eq!(pairing.take_query(&key(2), SECOND), None);
-        assert_eq!(pairing.take_query(&key(1), SECOND), Some(query(0)));
+        let borrowed = key(1);
+        assert_eq!(hash_of(&borrowed), hash_of(&PairKey::from(&borrowed)));
+        for other in keys_differing_in_one_field() {
+            assert_ne!(hash_of(&other), hash_of(&borrowed), "{other:?}");
+        }
     }
 
     #[test]
