@@ -118,18 +118,7 @@ impl RRset {
 
     /// The parts, read from the encoding once.
     pub fn parts(&self) -> RRsetParts<'_> {
-        // Every constructor guarantees a valid layout; the fallback only keeps this total.
-        let layout = Layout::parse(&self.encoded).unwrap_or_default();
-        let bytes = &self.encoded[..];
-        let at = layout.owner_end;
-        RRsetParts {
-            rrname: bytes.get(..at).unwrap_or_default(),
-            rrtype: bytes
-                .get(at..at + 2)
-                .map_or(0, |b| u16::from_be_bytes([b[0], b[1]])),
-            bailiwick: layout.bailiwick(bytes),
-            rdata: bytes.get(layout.rdata_start..).unwrap_or_default(),
-        }
+        RRsetParts::of_encoded(&self.encoded)
     }
 
     /// The owner, canonical wire form. Read without the rest of the layout: writers ask
@@ -202,6 +191,23 @@ pub struct RRsetParts<'a> {
 }
 
 impl<'a> RRsetParts<'a> {
+    /// The parts of bytes that [`RRset::encode`] produced in this process (as
+    /// [`RRset::from_encoded_trusted`] takes them), read from the encoding once. Wrong bytes
+    /// cannot cause a panic, only wrong parts.
+    pub fn of_encoded(bytes: &'a [u8]) -> RRsetParts<'a> {
+        // Every constructor guarantees a valid layout; the fallback only keeps this total.
+        let layout = Layout::parse(bytes).unwrap_or_default();
+        let at = layout.owner_end;
+        RRsetParts {
+            rrname: bytes.get(..at).unwrap_or_default(),
+            rrtype: bytes
+                .get(at..at + 2)
+                .map_or(0, |b| u16::from_be_bytes([b[0], b[1]])),
+            bailiwick: layout.bailiwick(bytes),
+            rdata: bytes.get(layout.rdata_start..).unwrap_or_default(),
+        }
+    }
+
     /// Canonical wire rdata, sorted bytewise.
     pub fn rdata(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
         let mut rest = self.rdata;

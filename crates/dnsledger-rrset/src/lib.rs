@@ -39,5 +39,5 @@ pub use cof_read::{
     cof_name, read_cof_line, rrset_from_text, seen_checked, CofError, CofReject, CofTimes,
 };
 pub use identity::{RRset, RRsetError, RRsetParts};
-pub use seen::{Observation, Seen};
+pub use seen::{EncodedObservation, Observation, Seen};
 pub use sink::{ObservationSink, SinkError, VecSink};

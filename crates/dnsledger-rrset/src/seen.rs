@@ -38,6 +38,25 @@ pub struct Observation {
     pub seen: Seen,
 }
 
+/// An aggregated observation whose RRset is lent by the aggregator that made it: the
+/// encoding (by [`RRset::encode`], in this process, under [`RRset`]'s invariants) and the
+/// statistics. What a sensor hands a sink at a flush, without a copy per row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodedObservation<'a> {
+    pub encoded: &'a [u8],
+    pub seen: Seen,
+}
+
+impl EncodedObservation<'_> {
+    /// An owned observation, the RRset copied out of the borrowed encoding.
+    pub fn to_observation(&self) -> Observation {
+        Observation {
+            rrset: RRset::from_encoded_trusted(self.encoded),
+            seen: self.seen,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

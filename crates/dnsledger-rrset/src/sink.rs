@@ -1,4 +1,4 @@
-use crate::Observation;
+use crate::{EncodedObservation, Observation};
 
 /// Why a sink could not take observations.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +18,19 @@ pub enum SinkError {
 pub trait ObservationSink {
     /// Takes one batch. The sensor hands every observation exactly once.
     fn accept(&mut self, batch: Vec<Observation>) -> Result<(), SinkError>;
+
+    /// Takes one batch whose RRsets are lent by the sensor's aggregator (its flush): the
+    /// default copies them into owned observations for [`ObservationSink::accept`]; a sink
+    /// that only reads the rows (COF) overrides it and takes them as they are, with no
+    /// allocation, copy and free per row.
+    fn accept_encoded(&mut self, batch: &[EncodedObservation<'_>]) -> Result<(), SinkError> {
+        self.accept(
+            batch
+                .iter()
+                .map(EncodedObservation::to_observation)
+                .collect(),
+        )
+    }
 
     /// Makes everything accepted so far durable or visible (flushes buffers).
     fn flush(&mut self) -> Result<(), SinkError> {

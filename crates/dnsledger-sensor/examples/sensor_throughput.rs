@@ -4,10 +4,13 @@
 //! in about one, so `perf record` can follow every change. `scripts/bench` stays the
 //! measurement of record.
 //!
-//! `cargo run --release -p dnsledger-sensor --example sensor_throughput -- CAPTURE [HINTS [COF]]`
+//! `cargo run --release -p dnsledger-sensor --example sensor_throughput -- [--accept-rd] CAPTURE [HINTS [COF]]`
 //!
-//! With `COF`, the rows are written to that file instead of discarded, so that a change to
-//! the sensor can be checked to leave the output byte for byte the same.
+//! `--accept-rd` is the sensor's client-side mode (responses to RD=1 queries kept without
+//! bailiwick), which records RRsets from most public captures. An empty `HINTS` (`""`)
+//! keeps the real root servers. With `COF`, the rows are written to that file instead of
+//! discarded, so that a change to the sensor can be checked to leave the output byte for
+//! byte the same.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,12 +21,17 @@ use dnsledger_rrset::CofSink;
 use dnsledger_sensor::{RootHints, Sensor, SensorConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let mut config = SensorConfig {
+        accept_recursion_desired: args.next_if_eq("--accept-rd").is_some(),
+        ..SensorConfig::default()
+    };
     let capture = args
         .next()
-        .ok_or("usage: sensor_throughput CAPTURE [ROOT_HINTS [COF]]")?;
-    let mut config = SensorConfig::default();
-    if let Some(hints) = args.next() {
+        .ok_or("usage: sensor_throughput [--accept-rd] CAPTURE [ROOT_HINTS [COF]]")?;
+    // An empty HINTS keeps the default (real) root servers, so that COF can be asked for
+    // on a capture of public traffic.
+    if let Some(hints) = args.next().filter(|hints| !hints.is_empty()) {
         config.root_hints = RootHints::parse(&std::fs::read_to_string(hints)?)?;
     }
     let output: Box<dyn Write> = match args.next() {

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use dnsledger_rrset::{Observation, RRset, Seen};
+use dnsledger_rrset::{EncodedObservation, Observation, Seen};
 use hashbrown::HashTable;
 
 use crate::fingerprint::{Fingerprint, Fingerprinter};
@@ -22,8 +22,7 @@ use crate::fingerprint::{Fingerprint, Fingerprinter};
 /// RRset reads that line and nothing else (see [`crate::fingerprint`] for why equal
 /// fingerprints may be taken for equal RRsets). The identities, needed only for the output,
 /// are appended to one buffer rather than allocated one by one: no allocation per new
-/// RRset, and the output's RRsets are allocated in output order, which the formatting and
-/// the freeing after it then read in order.
+/// RRset, and a flush lends them to the sink from there ([`Aggregator::drain_encoded`]).
 #[derive(Debug)]
 pub struct Aggregator {
     rows: HashTable<Row>,
@@ -69,8 +68,8 @@ impl Aggregator {
     }
 
     /// Counts one observation at `time` (seconds) of the RRset encoded in `encoded` (by
-    /// [`RRset::encode`]); true when the RRset was not held for that day before. Never
-    /// allocates but to grow its table and identity buffer.
+    /// [`dnsledger_rrset::RRset::encode`]); true when the RRset was not held for that day
+    /// before. Never allocates but to grow its table and identity buffer.
     pub fn observe(&mut self, encoded: &[u8], time: i64) -> bool {
         let fingerprint = self.fingerprints.of(&[encoded]);
         self.add(fingerprint, Seen::once(time), encoded)
@@ -137,13 +136,24 @@ impl Aggregator {
         self.rows.is_empty()
     }
 
-    /// Everything held, in identity then time order (so output is deterministic), leaving
-    /// it empty.
+    /// Everything held, as owned observations in identity then time order, leaving it
+    /// empty: [`Aggregator::drain_encoded`] for callers that keep the rows.
+    pub fn drain(&mut self) -> Vec<Observation> {
+        self.drain_encoded(|rows| {
+            rows.iter()
+                .map(EncodedObservation::to_observation)
+                .collect()
+        })
+    }
+
+    /// Lends everything held to `take`, in identity then time order (so output is
+    /// deterministic), and leaves it empty: the rows borrow their identities from the
+    /// aggregator, so a sink that only reads them costs no allocation per row.
     ///
     /// Each row is sorted with the first 16 bytes of its identity beside it, so that most
     /// comparisons are of two integers in the array being sorted and only ties read the
     /// identities.
-    pub fn drain(&mut self) -> Vec<Observation> {
+    pub fn drain_encoded<R>(&mut self, take: impl FnOnce(&[EncodedObservation<'_>]) -> R) -> R {
         self.rrsets = 0;
         let identities = &self.identities;
         let mut rows: Vec<([u64; 2], Range<usize>, Seen)> = self
@@ -165,15 +175,17 @@ impl Aggregator {
             })
         });
         // No larger than the sorted rows and aligned alike: collected in place.
-        let out = rows
+        let rows: Vec<EncodedObservation<'_>> = rows
             .into_iter()
-            .map(|(_, identity, seen)| Observation {
-                rrset: RRset::from_encoded_trusted(&identities[identity]),
+            .map(|(_, identity, seen)| EncodedObservation {
+                encoded: &identities[identity],
                 seen,
             })
             .collect();
+        let taken = take(&rows);
+        drop(rows);
         self.identities.clear();
-        out
+        taken
     }
 }
 
@@ -192,6 +204,7 @@ fn sort_prefix(bytes: &[u8]) -> [u64; 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dnsledger_rrset::RRset;
 
     fn encoded(rdata: &[&[u8]]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -304,6 +317,29 @@ mod tests {
         expected.sort();
         let drained: Vec<RRset> = agg.drain().into_iter().map(|o| o.rrset).collect();
         assert_eq!(drained, expected);
+    }
+
+    #[test]
+    fn lent_rows_come_in_the_order_of_owned_ones_and_leave_it_empty() {
+        let fill = |agg: &mut Aggregator| {
+            for (time, last) in [(5, 9), (1, 1), (3, 200), (2, 9)] {
+                let rdata: [&[u8]; 1] = [&[192, 0, 2, last]];
+                agg.observe(&encoded(&rdata), time);
+            }
+        };
+        let mut agg = Aggregator::new(10);
+        fill(&mut agg);
+        let owned = agg.drain();
+        fill(&mut agg);
+        let lent: Vec<Observation> = agg.drain_encoded(|rows| {
+            rows.iter()
+                .map(EncodedObservation::to_observation)
+                .collect()
+        });
+        assert_eq!(lent, owned);
+        assert_eq!(owned.len(), 3);
+        assert_eq!((agg.is_empty(), agg.len()), (true, 0));
+        assert_eq!(agg.drain_encoded(|rows| rows.len()), 0);
     }
 
     #[test]

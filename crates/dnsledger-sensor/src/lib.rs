@@ -47,7 +47,7 @@ use std::net::IpAddr;
 
 use dnsledger_capture::{ChecksumStatus, DnsPayload, Transport};
 use dnsledger_rrset::{ObservationSink, RRset, SinkError};
-use dnsledger_wire::{opcode, rcode, rtype, Header, Message};
+use dnsledger_wire::{opcode, rcode, rtype, Header, Message, WireError};
 
 pub use aggregate::Aggregator;
 pub use authority::AuthorityMap;
@@ -110,7 +110,8 @@ pub struct Sensor<S: ObservationSink> {
     authority: AuthorityMap,
     aggregator: Aggregator,
     splitter: RRsetSplitter,
-    /// Reused for the canonical qname of each message, so pairing does not allocate.
+    /// The canonical qname of the message being handled, written while parsing it
+    /// ([`Sensor::parse`]); reused, so pairing does not allocate.
     qname_scratch: Vec<u8>,
     /// Reused for encoding each RRset to probe the aggregation table.
     rrset_scratch: Vec<u8>,
@@ -220,7 +221,7 @@ impl<S: ObservationSink> Sensor<S> {
     /// Takes one DNS message off the wire. Errors come only from the sink.
     pub fn handle(&mut self, payload: &DnsPayload<'_>) -> Result<(), SinkError> {
         self.stats.messages += 1;
-        let Ok(message) = Message::parse(payload.data) else {
+        let Ok(message) = self.parse(payload.data) else {
             self.stats.dropped_malformed_message += 1;
             return Ok(());
         };
@@ -242,7 +243,7 @@ impl<S: ObservationSink> Sensor<S> {
     /// pairing like a query seen on the wire. Errors come only from the sink.
     pub fn handle_resolver_query(&mut self, report: &ResolverReport<'_>) -> Result<(), SinkError> {
         self.stats.messages += 1;
-        match Message::parse(report.data) {
+        match self.parse(report.data) {
             Err(_) => self.stats.dropped_malformed_message += 1,
             Ok(message) if message.header().qr => self.stats.dropped_wrong_direction += 1,
             Ok(message) => {
@@ -262,7 +263,7 @@ impl<S: ObservationSink> Sensor<S> {
         zone: &[u8],
     ) -> Result<(), SinkError> {
         self.stats.messages += 1;
-        match Message::parse(report.data) {
+        match self.parse(report.data) {
             Err(_) => self.stats.dropped_malformed_message += 1,
             Ok(message) if !message.header().qr => self.stats.dropped_wrong_direction += 1,
             Ok(message) => {
@@ -281,7 +282,7 @@ impl<S: ObservationSink> Sensor<S> {
     /// on the path can have forged it. Errors come only from the sink.
     pub fn handle_client_response(&mut self, data: &[u8], ts_nanos: i64) -> Result<(), SinkError> {
         self.stats.messages += 1;
-        match Message::parse(data) {
+        match self.parse(data) {
             Err(_) => self.stats.dropped_malformed_message += 1,
             Ok(message) if !message.header().qr => self.stats.dropped_wrong_direction += 1,
             Ok(message) => {
@@ -292,9 +293,15 @@ impl<S: ObservationSink> Sensor<S> {
         self.flush_if_due(ts_nanos)
     }
 
+    /// Parses a message, its canonical qname written into `qname_scratch` in the same walk.
+    fn parse<'d>(&mut self, data: &'d [u8]) -> Result<Message<'d>, WireError> {
+        self.qname_scratch.clear();
+        Message::parse_with_canonical_qname(data, &mut self.qname_scratch)
+    }
+
     fn use_unpaired(&mut self, message: &Message<'_>, ts_nanos: i64) {
-        let mut qname = std::mem::take(&mut self.qname_scratch);
-        match single_question(message, &mut qname) {
+        let qname = std::mem::take(&mut self.qname_scratch);
+        match single_question(message) {
             Some((qtype, _)) => {
                 let response = PairedResponse {
                     message,
@@ -314,7 +321,7 @@ impl<S: ObservationSink> Sensor<S> {
     }
 
     fn handle_query(&mut self, endpoints: &Endpoints, ts_nanos: i64, message: &Message<'_>) {
-        let Some(key) = pair_key(endpoints, message, &mut self.qname_scratch) else {
+        let Some(key) = pair_key(endpoints, message, &self.qname_scratch) else {
             self.stats.queries_dropped_no_single_question += 1;
             return;
         };
@@ -351,8 +358,8 @@ impl<S: ObservationSink> Sensor<S> {
         zone: ZoneSource<'_>,
     ) {
         // Taken out of `self` while the response borrows it, put back at the end.
-        let mut qname = std::mem::take(&mut self.qname_scratch);
-        match pair_key(endpoints, message, &mut qname) {
+        let qname = std::mem::take(&mut self.qname_scratch);
+        match pair_key(endpoints, message, &qname) {
             Some(key) => self.use_if_paired(&key, ts_nanos, message, zone),
             None => self.stats.responses_dropped_no_single_question += 1,
         }
@@ -423,7 +430,11 @@ impl<S: ObservationSink> Sensor<S> {
                 None => return,
             },
         };
-        if self.splitter.load(response.message).is_err() {
+        if self
+            .splitter
+            .load(response.message, response.qname)
+            .is_err()
+        {
             self.stats.responses_dropped_malformed_records += 1;
             return;
         }
@@ -550,10 +561,13 @@ impl<S: ObservationSink> Sensor<S> {
         if self.aggregator.is_empty() {
             return Ok(());
         }
-        let batch = self.aggregator.drain();
+        let sink = &mut self.sink;
+        let (rows, accepted) = self
+            .aggregator
+            .drain_encoded(|batch| (batch.len(), sink.accept_encoded(batch)));
         self.stats.flushes += 1;
-        self.stats.rrsets_flushed += batch.len() as u64;
-        self.sink.accept(batch)
+        self.stats.rrsets_flushed += rows as u64;
+        accepted
     }
 
     /// Ends the input: outstanding queries count as unanswered, everything is flushed.
@@ -600,14 +614,14 @@ enum Side {
     Response,
 }
 
-/// The pairing key of a message between `endpoints`, its qname written into `qname`.
+/// The pairing key of a message between `endpoints`, whose canonical qname is `qname`.
 /// `None` unless the message has exactly one question.
 fn pair_key<'q>(
     endpoints: &Endpoints,
     message: &Message<'_>,
-    qname: &'q mut Vec<u8>,
+    qname: &'q [u8],
 ) -> Option<PairKeyRef<'q>> {
-    let (qtype, qclass) = single_question(message, qname)?;
+    let (qtype, qclass) = single_question(message)?;
     Some(PairKey {
         transport: endpoints.transport,
         client: endpoints.client,
@@ -617,17 +631,14 @@ fn pair_key<'q>(
         id: message.header().id,
         qtype,
         qclass,
-        qname: &qname[..],
+        qname,
     })
 }
 
-/// The question's type and class, its canonical qname written into `qname`; `None` unless
-/// the message has exactly one question.
-fn single_question(message: &Message<'_>, qname: &mut Vec<u8>) -> Option<(u16, u16)> {
+/// The question's type and class; `None` unless the message has exactly one question.
+fn single_question(message: &Message<'_>) -> Option<(u16, u16)> {
     let question = message
         .question()
         .filter(|_| message.header().qdcount == 1)?;
-    qname.clear();
-    question.qname.write_canonical(qname);
     Some((question.qtype, question.qclass))
 }

@@ -4,6 +4,7 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use dnsledger_capture::Transport;
+use hashbrown::hash_map::EntryRef;
 use hashbrown::{Equivalent, HashMap};
 
 /// Everything a response must share with its query: transport, both endpoints, DNS id and
@@ -13,7 +14,7 @@ use hashbrown::{Equivalent, HashMap};
 /// is unusually long; lookups use `&[u8]` borrowed from a scratch buffer. Nearly every query
 /// is remembered and paired without allocating. Both hash alike because both hash as the
 /// same byte slice.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PairKey<Q = Qname> {
     pub transport: Transport,
     pub client: IpAddr,
@@ -81,18 +82,48 @@ impl Hash for Qname {
     }
 }
 
-impl PairKeyRef<'_> {
-    fn to_owned_key(&self) -> PairKey {
+/// Every field, in five writes where the derived hash made twelve (the table hashes every
+/// query and every response). All of them, so that queries differing in one field only
+/// (a crafted run of classes, say) do not pile up on one hash.
+impl<Q: Hash> Hash for PairKey<Q> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let small = u64::from(self.id)
+            | u64::from(self.client_port) << 16
+            | u64::from(self.server_port) << 32
+            | u64::from(self.qtype) << 48;
+        state.write_u64(small);
+        let transport = match self.transport {
+            Transport::Udp => 0,
+            Transport::Tcp => 1,
+        };
+        state.write_u32(u32::from(self.qclass) | transport << 16);
+        state.write_u128(address_word(self.client));
+        state.write_u128(address_word(self.server));
+        self.qname.hash(state);
+    }
+}
+
+/// An address as one integer for hashing (an IPv4 address hashes like the IPv6 address
+/// with the same low 32 bits and zeros above; equality tells them apart).
+fn address_word(addr: IpAddr) -> u128 {
+    match addr {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+impl From<&PairKeyRef<'_>> for PairKey {
+    fn from(key: &PairKeyRef<'_>) -> PairKey {
         PairKey {
-            transport: self.transport,
-            client: self.client,
-            client_port: self.client_port,
-            server: self.server,
-            server_port: self.server_port,
-            id: self.id,
-            qtype: self.qtype,
-            qclass: self.qclass,
-            qname: Qname::new(self.qname),
+            transport: key.transport,
+            client: key.client,
+            client_port: key.client_port,
+            server: key.server,
+            server_port: key.server_port,
+            id: key.id,
+            qtype: key.qtype,
+            qclass: key.qclass,
+            qname: Qname::new(key.qname),
         }
     }
 }
@@ -153,18 +184,27 @@ impl Pairing {
     /// Remembers a query seen at `query.ts_nanos`.
     pub fn add_query(&mut self, key: &PairKeyRef<'_>, query: PendingQuery) -> QueryOutcome {
         self.sweep_if_due(query.ts_nanos);
-        if let Some(pending) = self.pending.get_mut(key) {
-            *pending = query;
-            return QueryOutcome::Duplicate;
-        }
         if self.pending.len() >= self.max_pending {
+            if let Some(pending) = self.pending.get_mut(key) {
+                *pending = query;
+                return QueryOutcome::Duplicate;
+            }
             self.sweep(query.ts_nanos);
             if self.pending.len() >= self.max_pending {
                 return QueryOutcome::OverLimit;
             }
         }
-        self.pending.insert(key.to_owned_key(), query);
-        QueryOutcome::Pending
+        // One hash and one probe, whether the key is new or a retransmission.
+        match self.pending.entry_ref(key) {
+            EntryRef::Occupied(mut held) => {
+                *held.get_mut() = query;
+                QueryOutcome::Duplicate
+            }
+            EntryRef::Vacant(free) => {
+                free.insert(query);
+                QueryOutcome::Pending
+            }
+        }
     }
 
     /// The query a response seen at `ts_nanos` answers, if one is outstanding and not
@@ -250,26 +290,63 @@ mod tests {
 
     #[test]
     fn every_field_of_the_key_must_match() {
-        let variants: [fn(&mut PairKeyRef<'static>); 9] = [
+        let mut pairing = Pairing::new(5 * SECOND, 100);
+        pairing.add_query(&key(1), query(0));
+        for other in keys_differing_in_one_field() {
+            assert_eq!(pairing.take_query(&other, SECOND), None, "{other:?}");
+        }
+        assert_eq!(pairing.take_query(&key(2), SECOND), None);
+        assert_eq!(pairing.take_query(&key(1), SECOND), Some(query(0)));
+    }
+
+    /// `key(1)` changed in one field each (the address also to its IPv6-mapped form).
+    fn keys_differing_in_one_field() -> Vec<PairKeyRef<'static>> {
+        let variants: [fn(&mut PairKeyRef<'static>); 10] = [
             |k| k.transport = Transport::Tcp,
             |k| k.client = "127.0.0.3".parse().unwrap(),
             |k| k.client = "::ffff:127.0.0.2".parse().unwrap(),
             |k| k.client_port = 40001,
             |k| k.server = "127.0.0.12".parse().unwrap(),
             |k| k.server_port = 5353,
+            |k| k.id = 2,
             |k| k.qtype = 28,
             |k| k.qclass = 3,
             |k| k.qname = b"\x03net\x00",
         ];
-        let mut pairing = Pairing::new(5 * SECOND, 100);
-        pairing.add_query(&key(1), query(0));
-        for change in variants {
-            let mut other = key(1);
-            change(&mut other);
-            assert_eq!(pairing.take_query(&other, SECOND), None, "{other:?}");
+        variants
+            .into_iter()
+            .map(|change| {
+                let mut other = key(1);
+                change(&mut other);
+                other
+            })
+            .collect()
+    }
+
+    #[test]
+    fn owned_and_borrowed_keys_hash_alike_and_every_field_moves_the_hash() {
+        fn hash_of(key: &impl Hash) -> u64 {
+            let mut hasher = std::hash::DefaultHasher::new();
+            key.hash(&mut hasher);
+            hasher.finish()
         }
-        assert_eq!(pairing.take_query(&key(2), SECOND), None);
-        assert_eq!(pairing.take_query(&key(1), SECOND), Some(query(0)));
+        let borrowed = key(1);
+        assert_eq!(hash_of(&borrowed), hash_of(&PairKey::from(&borrowed)));
+        for other in keys_differing_in_one_field() {
+            assert_ne!(hash_of(&other), hash_of(&borrowed), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_retransmitted_query_replaces_the_pending_one() {
+        let mut pairing = Pairing::new(5 * SECOND, 100);
+        assert_eq!(pairing.add_query(&key(1), query(0)), QueryOutcome::Pending);
+        assert_eq!(
+            pairing.add_query(&key(1), query(SECOND)),
+            QueryOutcome::Duplicate
+        );
+        assert_eq!(pairing.outstanding(), 1);
+        assert_eq!(pairing.take_query(&key(1), 2 * SECOND), Some(query(SECOND)));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::iter::FusedIterator;
 
 use crate::header::HEADER_LEN;
-use crate::name::{parse_name, Compression, Name};
+use crate::name::{parse_name, parse_name_canonical, Compression, Name};
 use crate::{rdata, rtype, Header, WireError};
 
 /// A DNS message: the header and the first question, parsed eagerly; the records are read
@@ -61,9 +61,36 @@ pub struct Record<'a> {
 impl<'a> Message<'a> {
     /// Parses the header and the FIRST question (if qdcount >= 1); records are parsed lazily.
     pub fn parse(buf: &'a [u8]) -> Result<Message<'a>, WireError> {
+        Message::parse_with(buf, parse_question)
+    }
+
+    /// As [`Message::parse`], also appending the canonical form of the first question's
+    /// name (uncompressed, lower case) to `qname` in the same walk of the name: for callers
+    /// that need it for every message, as a sensor pairing queries with responses does.
+    /// Nothing is appended when there is no question; on `Err`, `qname` is left as it was.
+    pub fn parse_with_canonical_qname(
+        buf: &'a [u8],
+        qname: &mut Vec<u8>,
+    ) -> Result<Message<'a>, WireError> {
+        let mark = qname.len();
+        let parsed = Message::parse_with(buf, |buf, pos| {
+            let (name, end) =
+                parse_name_canonical(buf, pos, buf.len(), Compression::Allowed, qname)?;
+            question_after_name(buf, name, end)
+        });
+        if parsed.is_err() {
+            qname.truncate(mark);
+        }
+        parsed
+    }
+
+    fn parse_with(
+        buf: &'a [u8],
+        question: impl FnOnce(&'a [u8], usize) -> Result<(Question<'a>, usize), WireError>,
+    ) -> Result<Message<'a>, WireError> {
         let header = Header::parse(buf)?;
         let (question, after_question) = if header.qdcount >= 1 {
-            let (q, end) = parse_question(buf, HEADER_LEN)?;
+            let (q, end) = question(buf, HEADER_LEN)?;
             (Some(q), end)
         } else {
             (None, HEADER_LEN)
@@ -116,6 +143,15 @@ impl<'a> Message<'a> {
 
 fn parse_question(buf: &[u8], pos: usize) -> Result<(Question<'_>, usize), WireError> {
     let (qname, pos) = parse_name(buf, pos, buf.len(), Compression::Allowed)?;
+    question_after_name(buf, qname, pos)
+}
+
+/// The rest of a question whose name ends at `pos`.
+fn question_after_name<'a>(
+    buf: &'a [u8],
+    qname: Name<'a>,
+    pos: usize,
+) -> Result<(Question<'a>, usize), WireError> {
     let qtype = read_u16(buf, pos)?;
     let qclass = read_u16(buf, pos + 2)?;
     let q = Question {

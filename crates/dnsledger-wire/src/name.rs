@@ -51,6 +51,71 @@ pub(crate) fn parse_name(
     limit: usize,
     compression: Compression,
 ) -> Result<(Name<'_>, usize), WireError> {
+    walk_name(buf, start, limit, compression, &mut ())
+}
+
+/// As [`parse_name`], also appending the name's canonical form (uncompressed, lower case,
+/// as [`Name::write_canonical`] writes it) to `out` in the same walk, for callers that
+/// need it anyway. On `Err`, `out` is left as it was.
+pub(crate) fn parse_name_canonical<'a>(
+    buf: &'a [u8],
+    start: usize,
+    limit: usize,
+    compression: Compression,
+    out: &mut Vec<u8>,
+) -> Result<(Name<'a>, usize), WireError> {
+    let mark = out.len();
+    let mut copy = CanonicalCopy { out, mark };
+    let parsed = walk_name(buf, start, limit, compression, &mut copy);
+    if parsed.is_err() {
+        out.truncate(mark);
+    }
+    parsed
+}
+
+/// What a walk of a name does with the labels it has validated.
+trait LabelSink {
+    /// `labels` is a run of in-line labels (length bytes and labels), up to a pointer or
+    /// the root label.
+    fn run(&mut self, labels: &[u8]);
+    fn root(&mut self);
+}
+
+/// Validation only.
+impl LabelSink for () {
+    fn run(&mut self, _: &[u8]) {}
+    fn root(&mut self) {}
+}
+
+/// Appends the canonical form: each run copied whole, then everything appended lower-cased
+/// in one pass (length bytes are <= 63, below 'A', so lower-casing leaves them alone).
+struct CanonicalCopy<'o> {
+    out: &'o mut Vec<u8>,
+    mark: usize,
+}
+
+impl LabelSink for CanonicalCopy<'_> {
+    fn run(&mut self, labels: &[u8]) {
+        self.out.extend_from_slice(labels);
+    }
+
+    fn root(&mut self) {
+        self.out.push(0);
+        if let Some(appended) = self.out.get_mut(self.mark..) {
+            appended.make_ascii_lowercase();
+        }
+    }
+}
+
+/// The one walk of a name that enforces the rules (see [`parse_name`]), handing each run
+/// of validated labels to `sink`.
+fn walk_name<'a>(
+    buf: &'a [u8],
+    start: usize,
+    limit: usize,
+    compression: Compression,
+    sink: &mut impl LabelSink,
+) -> Result<(Name<'a>, usize), WireError> {
     let mut pos = start;
     let mut run_start = start;
     let mut run_limit = limit.min(buf.len());
@@ -62,6 +127,8 @@ pub(crate) fn parse_name(
         let b = next_byte(buf, pos, run_limit, hops)?;
         match b & 0xc0 {
             0x00 if b == 0 => {
+                sink.run(buf.get(run_start..pos).unwrap_or_default());
+                sink.root();
                 let name = Name {
                     buf,
                     start,
@@ -98,6 +165,7 @@ pub(crate) fn parse_name(
                     return Err(WireError::TooManyPointers);
                 }
                 after.get_or_insert(pos + 2);
+                sink.run(buf.get(run_start..pos).unwrap_or_default());
                 run_limit = run_start;
                 run_start = target;
                 pos = target;
@@ -151,6 +219,25 @@ impl<'a> Name<'a> {
         if let Some(appended) = out.get_mut(mark..) {
             appended.make_ascii_lowercase();
         }
+    }
+
+    /// Where the name's own labels begin in its message: its start, or where the pointer it
+    /// starts with leads. Two names of one message with the same origin are the same name
+    /// byte for byte (their labels are read from the same bytes), so a caller that has
+    /// decompressed one need not decompress the other: most owners in a response are a
+    /// pointer to the question or to an earlier owner.
+    pub fn origin(&self) -> usize {
+        let mut pos = self.start;
+        // Bounded like every walk of a parsed name (see `Labels::next`).
+        for _ in 0..=MAX_POINTER_HOPS {
+            match self.buf.get(pos..pos + 2) {
+                Some(&[hi, lo]) if hi & 0xc0 == 0xc0 => {
+                    pos = (usize::from(hi & 0x3f) << 8) | usize::from(lo);
+                }
+                _ => break,
+            }
+        }
+        pos
     }
 
     /// Label-wise ASCII case-insensitive comparison (the DNS rule for name equality).
@@ -416,9 +503,23 @@ mod tests {
         NameBuf::from_text(s).unwrap()
     }
 
+    /// Parses with both walks, which must agree: the one that also writes the canonical
+    /// form writes what `to_name_buf` gives, or nothing on an error.
     fn parse(buf: &[u8], start: usize) -> Result<(String, usize), WireError> {
-        parse_name(buf, start, buf.len(), Compression::Allowed)
-            .map(|(n, end)| (n.to_name_buf().to_text(), end))
+        let plain = parse_name(buf, start, buf.len(), Compression::Allowed)
+            .map(|(n, end)| (n.to_name_buf(), end));
+        let mut out = b"kept".to_vec();
+        let copied = parse_name_canonical(buf, start, buf.len(), Compression::Allowed, &mut out);
+        match (&plain, copied) {
+            (Ok((name, end)), Ok((_, copied_end))) => {
+                assert_eq!((&out[4..], copied_end), (name.as_wire(), *end));
+            }
+            (Err(error), Err(copied_error)) => {
+                assert_eq!((copied_error, &out[..]), (*error, &b"kept"[..]));
+            }
+            _ => panic!("the two walks disagree on {buf:?} at {start}"),
+        }
+        plain.map(|(name, end)| (name.to_text(), end))
     }
 
     #[test]
@@ -431,6 +532,21 @@ mod tests {
         assert_eq!(parse(&buf, 13), Ok(("www.example.com.".into(), 19)));
         assert_eq!(parse(&buf, 19), Ok(("www.example.com.".into(), 21)));
         assert_eq!(parse(&buf, 12), Ok((".".into(), 13)));
+    }
+
+    #[test]
+    fn names_read_from_the_same_labels_share_their_origin() {
+        // 0: "example.com." ; 13: "WWW" + ptr(0) ; 19: ptr(13) ; 21: ptr(19) ; 23: ptr(0)
+        let mut buf = b"\x07example\x03com\x00".to_vec();
+        buf.extend_from_slice(b"\x03WWW\xc0\x00\xc0\x0d\xc0\x13\xc0\x00");
+        let origin = |start| {
+            let (name, _) = parse_name(&buf, start, buf.len(), Compression::Allowed).unwrap();
+            name.origin()
+        };
+        assert_eq!([origin(0), origin(23)], [0, 0]);
+        assert_eq!([origin(13), origin(19), origin(21)], [13, 13, 13]);
+        // The root label inside "example.com." is a name of its own.
+        assert_eq!(origin(12), 12);
     }
 
     #[test]

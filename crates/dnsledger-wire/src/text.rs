@@ -404,7 +404,15 @@ fn push_groups(out: &mut String, groups: &[u16]) {
         if i > 0 {
             out.push(':');
         }
-        let _ = write!(out, "{g:x}");
+        push_hex_group(out, *g);
+    }
+}
+
+/// A group of an IPv6 address in lower-case hex without leading zeros (`{:x}`).
+fn push_hex_group(out: &mut String, g: u16) {
+    let digits = (u16::BITS - g.leading_zeros()).div_ceil(4).max(1);
+    for shift in (0..digits).rev() {
+        out.push(digit(u32::from(g >> (4 * shift)) & 0x0f, 16));
     }
 }
 
@@ -414,13 +422,25 @@ pub(crate) fn push_sigtime(out: &mut String, t: u32) {
     let days = i64::from(t / 86_400);
     let secs = t % 86_400;
     let (y, m, d) = civil_from_days(days);
-    let _ = write!(
-        out,
-        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+    // A u32 of seconds lies in the years 1970 to 2106: always four digits.
+    let year = u32::try_from(y).unwrap_or_default();
+    for value in [
+        year / 100,
+        year % 100,
+        m,
+        d,
         secs / 3600,
         secs / 60 % 60,
-        secs % 60
-    );
+        secs % 60,
+    ] {
+        push_two_digits(out, value);
+    }
+}
+
+/// `value` (below 100) as two decimal digits.
+fn push_two_digits(out: &mut String, value: u32) {
+    out.push(digit(value / 10 % 10, 10));
+    out.push(digit(value % 10, 10));
 }
 
 /// An RRSIG/SIG time (dnspython `sigtime_to_posixtime`): up to 10 digits are seconds since
@@ -504,6 +524,13 @@ mod tests {
         let s = with(|s| push_labels_text(s, labels.into_iter()));
         assert_eq!(s, "a\\.b\\\\c\\\"d.\\(x\\)\\;\\@\\$\\032\\127\\000.Z.");
         assert_eq!(with(|s| push_labels_text(s, std::iter::empty())), ".");
+    }
+
+    #[test]
+    fn ipv6_groups_print_as_lower_hex_without_leading_zeros() {
+        for g in 0..=u16::MAX {
+            assert_eq!(with(|s| push_hex_group(s, g)), format!("{g:x}"));
+        }
     }
 
     #[test]

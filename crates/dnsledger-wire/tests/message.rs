@@ -275,7 +275,41 @@ fn hostile_questions() {
     for (body, err) in cases {
         let wire = msg(0, [1, 0, 0, 0], body);
         assert_eq!(Message::parse(&wire).err(), Some(*err), "{body:02x?}");
+        // Parsing that also writes the canonical qname refuses the same way, writing nothing.
+        let mut qname = b"kept".to_vec();
+        let refused = Message::parse_with_canonical_qname(&wire, &mut qname).err();
+        assert_eq!(
+            (refused, &qname[..]),
+            (Some(*err), &b"kept"[..]),
+            "{body:02x?}"
+        );
     }
+}
+
+#[test]
+fn the_canonical_qname_comes_with_the_parse() {
+    // A mixed-case question, and an answer whose owner points to it.
+    let mut body = b"\x03WWW\x07Example\x03COM\x00\x00\x01\x00\x01".to_vec();
+    body.extend(rr(b"\xc0\x0c", rtype::A, &[1, 2, 3, 4]));
+    let wire = msg(0x8000, [1, 1, 0, 0], &body);
+    let mut qname = b"prefix".to_vec();
+    let message = Message::parse_with_canonical_qname(&wire, &mut qname).unwrap();
+    assert_eq!(&qname[..6], b"prefix");
+    assert_eq!(&qname[6..], nb("www.example.com").as_wire());
+    let plain = Message::parse(&wire).unwrap();
+    assert_eq!(
+        message.question().unwrap().qname.to_name_buf(),
+        plain.question().unwrap().qname.to_name_buf()
+    );
+    assert_eq!(message.records().count(), plain.records().count());
+    // No question: nothing written.
+    let wire = msg(0, [0, 1, 0, 0], &rr(b"\x00", rtype::A, &[1, 2, 3, 4]));
+    let mut qname = Vec::new();
+    assert!(Message::parse_with_canonical_qname(&wire, &mut qname)
+        .unwrap()
+        .question()
+        .is_none());
+    assert!(qname.is_empty());
 }
 
 /// The owner of the second record: a pointer to the start of a chain of `k` pointers that

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use dnsledger_cluster::Publisher;
-use dnsledger_rrset::{CofSink, Observation, ObservationSink, SinkError};
+use dnsledger_rrset::{CofSink, EncodedObservation, Observation, ObservationSink, SinkError};
 use dnsledger_store::keys::Source;
 use dnsledger_store::{Access, Store, StoreSink};
 use dnsledger_submit::{
@@ -242,6 +242,15 @@ impl ObservationSink for OutputSink {
             OutputSink::Cof(sink) => sink.accept(batch),
             OutputSink::Submit(sink) => sink.accept(batch),
             OutputSink::Store(store) => StoreSink::new(store, Source::Sensor).accept(batch),
+        }
+    }
+
+    /// The sensor's flush: COF formats the lent rows as they are (no copy per row).
+    fn accept_encoded(&mut self, batch: &[EncodedObservation<'_>]) -> Result<(), SinkError> {
+        match self {
+            OutputSink::Cof(sink) => sink.accept_encoded(batch),
+            OutputSink::Submit(sink) => sink.accept_encoded(batch),
+            OutputSink::Store(store) => StoreSink::new(store, Source::Sensor).accept_encoded(batch),
         }
     }
 

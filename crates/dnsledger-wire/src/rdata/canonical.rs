@@ -62,8 +62,8 @@ fn write_layout(src: &mut Src<'_>, layout: Layout, out: &mut Vec<u8>) -> Result<
 fn write_field(src: &mut Src<'_>, field: Field, out: &mut Vec<u8>) -> Result<(), WireError> {
     match field {
         Field::Fixed(n) => out.extend_from_slice(src.bytes(n)?),
-        Field::CompressedName => src.name(Compression::Allowed)?.write_canonical(out),
-        Field::Name => src.name(Compression::Forbidden)?.write_canonical(out),
+        Field::CompressedName => src.canonical_name(Compression::Allowed, out)?,
+        Field::Name => src.canonical_name(Compression::Forbidden, out)?,
         Field::Str => write_str(src, out)?,
         Field::OptStr => {
             if src.remaining() > 0 {

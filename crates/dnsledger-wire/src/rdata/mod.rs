@@ -10,7 +10,7 @@ mod loc;
 pub(crate) mod scan;
 mod svcb;
 
-use crate::name::{parse_name, Compression, Name};
+use crate::name::{parse_name, parse_name_canonical, Compression, Name};
 use crate::{rtype, WireError};
 
 /// A bounds-checked cursor over one rdata inside a buffer.
@@ -85,7 +85,26 @@ impl<'a> Src<'a> {
 
     /// A name whose in-line bytes lie inside the rdata.
     pub(crate) fn name(&mut self, compression: Compression) -> Result<Name<'a>, WireError> {
-        let (name, after) = parse_name(self.buf, self.pos, self.end, compression).map_err(|e| {
+        let parsed = parse_name(self.buf, self.pos, self.end, compression);
+        self.took_name(parsed)
+    }
+
+    /// As [`Src::name`], appending the name's canonical form to `out` in the same walk.
+    pub(crate) fn canonical_name(
+        &mut self,
+        compression: Compression,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WireError> {
+        let parsed = parse_name_canonical(self.buf, self.pos, self.end, compression, out);
+        self.took_name(parsed).map(|_| ())
+    }
+
+    /// Moves past a parsed name; a name running off the rdata makes the rdata bad.
+    fn took_name(
+        &mut self,
+        parsed: Result<(Name<'a>, usize), WireError>,
+    ) -> Result<Name<'a>, WireError> {
+        let (name, after) = parsed.map_err(|e| {
             if e == WireError::Truncated {
                 self.bad()
             } else {
