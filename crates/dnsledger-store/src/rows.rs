@@ -120,7 +120,9 @@ impl SortedRows {
     /// An RRset key is about its encoding, a forward entry holds one, rdata keys repeat the
     /// owner per RR; values are a few dozen bytes.
     pub(crate) fn for_parts(parts: &[(Source, &[Observation])]) -> SortedRows {
-        let observations = parts.iter().flat_map(|(_, observations)| observations.iter());
+        let observations = parts
+            .iter()
+            .flat_map(|(_, observations)| observations.iter());
         let (count, bytes) = observations.fold((0, 0), |(count, bytes), observation| {
             (count + 1, bytes + observation.rrset.encoded().len())
         });
