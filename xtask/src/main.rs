@@ -53,11 +53,6 @@ struct GenCaptureArgs {
     hints_out: PathBuf,
 }
 
-/// mimalloc: rows, names and rdata are many small allocations, and glibc's malloc and free
-/// were a sixth of a scan's instructions (`docs/BENCHMARKS.md`, store run 6).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::GenCapture(args) => {

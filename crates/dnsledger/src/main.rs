@@ -77,11 +77,6 @@ pub mod exit {
     pub const DAMAGED_INPUT: u8 = 3;
 }
 
-/// mimalloc: rows, names and rdata are many small allocations, and glibc's malloc and free
-/// were a sixth of a scan's instructions (`docs/BENCHMARKS.md`, store run 6).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
