@@ -1,15 +1,16 @@
 //! The rows of one [`Store::write`](crate::Store::write), gathered per column family and
 //! handed to RocksDB in key order.
 //!
-//! Why sorted: RocksDB's skiplist memtable inserts a key that follows the previous one in
-//! constant time (it keeps the last insert position), where a key at a random position
-//! costs a search of the whole list; and a memtable filled in key order is flushed by
-//! walking it, with nothing to sort. Sorting here, on compact entries with a 16-byte key
-//! prefix, is several times cheaper than either of RocksDB's ways of sorting the same keys
-//! (`docs/BENCHMARKS.md`, store run 6). Equal keys within one write (rdata rows that two
-//! RRsets of one owner share, and their index entries) become one operation: the merge of
-//! their values for row families (the merge is associative, so the stored bytes are the
-//! same), one put for index families.
+//! Why sorted: RocksDB sorts every memtable's keys, an ingest's vector memtable when it
+//! flushes and the skiplist at each insert. In a profile of run 5's writer phase that
+//! sort, on the flush thread, took more CPU than the writer thread itself, and the writer
+//! waited for it. Keys that arrive in order make both cheap: the flush's sort meets a
+//! sorted run, and the skiplist inserts next to its last insert position. Sorting here,
+//! compact entries over one buffer, costs the writer thread about a quarter of its
+//! instructions and saves the flush thread more (`docs/BENCHMARKS.md`, store run 6).
+//! Equal keys within one write (rdata rows that two RRsets of one owner share) become one
+//! operation: the merge of their values for row families (the merge is associative, so
+//! the stored bytes are the same), one put for index families.
 
 use dnsledger_rrset::Observation;
 use rocksdb::{ColumnFamily, WriteBatch};
@@ -21,8 +22,8 @@ use crate::value;
 /// One key and its value in a family's buffer.
 struct Entry {
     /// The key's first sixteen bytes, big-endian, zero-padded: most comparisons end here
-    /// (eight were too few: a name's first labels, `com` and a few letters, are shared by
-    /// many keys).
+    /// (a name's first labels, `com` and a few letters, are shared by many keys, so eight
+    /// would often tie).
     prefix: u128,
     start: usize,
     key_len: u32,
