@@ -90,7 +90,7 @@ pub enum Access {
     /// The one writer; creates the store when missing.
     ReadWrite,
     /// The one writer of a bulk load (`dnsledger ingest`), as [`Access::ReadWrite`] with two
-    /// differences that halve the writer's work (`docs/BENCHMARKS.md`, store run 6):
+    /// differences that spare the writer work (`docs/BENCHMARKS.md`, store runs 4 and 6):
     ///
     /// - Writes skip the write-ahead log. Each write asks for a flush of every column
     ///   family, atomically (RocksDB's `atomic_flush`), without waiting for it: after a
@@ -489,9 +489,10 @@ fn batch_bytes_estimate(parts: &[(Source, &[Observation])]) -> usize {
 }
 
 /// Uncompressed blocks a store keeps in memory, shared by its column families. RocksDB's
-/// default, 32 MiB per family, held a tenth of a busy suffix's RRset rows in the 10M-RRset
-/// benchmark, so a second scan decompressed every block again (`docs/BENCHMARKS.md`, store
-/// run 6). The cache fills only with what is read: an ingest reads little.
+/// default, 32 MiB per family, held only part of a busy suffix's RRset rows in the
+/// 10M-RRset benchmark, so a second scan decompressed most blocks again (`docs/BENCHMARKS.md`,
+/// store run 6: 1.65x on `*.com`). The cache fills only with what is read: an ingest reads
+/// little.
 const BLOCK_CACHE_BYTES: usize = 1 << 30;
 
 /// Writes are synced to the write-ahead log: a batch reported written is durable.
