@@ -465,27 +465,13 @@ impl Store {
                 rows.add(observation, *source);
             }
         }
-        let mut batch = WriteBatch::with_capacity_bytes(batch_bytes_estimate(parts));
+        let mut batch = WriteBatch::with_capacity_bytes(rows.batch_bytes());
         rows.write_to(&mut batch, self);
         if let Some((key, value)) = meta {
             batch.put_cf(self.handle(cf::META), key, value);
         }
         self.commit_with_novelty(batch, parts)
     }
-}
-
-/// Bytes a write batch of these observations will about take: its buffer is allocated once,
-/// where growing it by doubling copied a batch of hundreds of megabytes several times over.
-/// Each observation writes its RRset key, a forward entry holding it again, and per RR a
-/// key of about the owner and rdata, each with a value and a record header: four times the
-/// RRset's encoding and some bytes cover that.
-fn batch_bytes_estimate(parts: &[(Source, &[Observation])]) -> usize {
-    const PER_OBSERVATION: usize = 128;
-    parts
-        .iter()
-        .flat_map(|(_, observations)| observations.iter())
-        .map(|observation| 4 * observation.rrset.encoded().len() + PER_OBSERVATION)
-        .sum()
 }
 
 /// Uncompressed blocks a store keeps in memory, shared by its column families. RocksDB's

@@ -161,6 +161,23 @@ impl SortedRows {
         }
     }
 
+    /// About the bytes of the write batch these rows make, so that its buffer is allocated
+    /// once (grown by doubling, a batch of hundreds of megabytes was copied several times
+    /// over): every key and value, plus a record header (type, family, two lengths) each.
+    pub(crate) fn batch_bytes(&self) -> usize {
+        const RECORD_HEADER: usize = 16;
+        self.families()
+            .map(|rows| rows.bytes.len() + RECORD_HEADER * rows.entries.len())
+            .sum()
+    }
+
+    fn families(&self) -> impl Iterator<Item = &FamilyRows> {
+        self.rrset
+            .iter()
+            .chain(&self.rdata)
+            .chain([&self.rrset_fwd, &self.rdata_name_fwd])
+    }
+
     /// Adds every row to `batch`, one family after the other, each in key order.
     pub(crate) fn write_to(self, batch: &mut WriteBatch, store: &Store) {
         let [rrset, rrset_dnssec] = self.rrset;
