@@ -12,10 +12,11 @@ use crate::rows::SortedRows;
 use crate::value;
 
 /// The format this code writes and reads (`docs/encoding.md`).
-pub const FORMAT_VERSION: &str = "2";
+pub const FORMAT_VERSION: &str = "3";
 /// Older formats this code reads, and upgrades when it opens them for writing: version 1
-/// differs only in values without activity, which version 2 reads as such.
-const UPGRADABLE_VERSIONS: [&str; 1] = ["1"];
+/// differs in values without activity, which later versions read as such; versions 1 and
+/// 2 in `rrset_fwd` entries per row, which later versions read beside the per-owner ones.
+const UPGRADABLE_VERSIONS: [&str; 2] = ["1", "2"];
 
 /// Column family names, as in `docs/encoding.md`.
 pub mod cf {
@@ -247,7 +248,8 @@ impl Store {
             .any(|old| found.as_deref() == Some(old.as_bytes()));
         match (upgradable, access) {
             (true, Access::ReadWrite | Access::Ingest) => {
-                return self.meta_put("format_version", FORMAT_VERSION.as_bytes())
+                self.upgrade_forward_index()?;
+                return self.meta_put("format_version", FORMAT_VERSION.as_bytes());
             }
             (true, Access::ReadOnly) => return Ok(()),
             (false, _) => {}

@@ -109,6 +109,19 @@ pub fn skip_fname(key: &[u8]) -> Option<&[u8]> {
     }
 }
 
+/// An owner's entry in `rrset_fwd` (format version 3): `fname(owner)` and nothing after it.
+pub fn owner_forward_key(owner: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(owner.len());
+    push_fname(&mut key, owner);
+    key
+}
+
+/// The owner (canonical wire form, which is its `fname`) of an `rrset_fwd` entry of format
+/// version 3; `None` for a version-2 entry (`fname | dnssec flag | row key`) or damage.
+pub fn forward_entry_owner(key: &[u8]) -> Option<&[u8]> {
+    skip_fname(key)?.is_empty().then_some(key)
+}
+
 /// Reads an `rname` at the start of `bytes`: the canonical wire name and the bytes after it.
 pub fn take_rname(bytes: &[u8]) -> Option<(Vec<u8>, &[u8])> {
     let mut wire = Vec::new();

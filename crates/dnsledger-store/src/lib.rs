@@ -22,6 +22,7 @@ mod query;
 mod rows;
 mod transit;
 mod trends;
+mod upgrade;
 pub mod value;
 mod verify;
 

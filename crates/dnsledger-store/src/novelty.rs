@@ -12,6 +12,9 @@
 //! cache of known names stands in front of the point reads (bloom filters make the misses,
 //! the new names, cheap).
 //!
+//! `names_known` also decides the owner's entry in the forward index (`rrset_fwd`, one per
+//! owner since format version 3): it is written with the owner's known-name key.
+//!
 //! What counts: the owner name of every observed RRset, and its registered domain under
 //! the Public Suffix List compiled in (`dnsledger-psl`). Names inside rdata do not (they
 //! are announced when they are seen as owners). Zone-file rows make their names known
@@ -312,6 +315,7 @@ impl Store {
                 None => fresh.push((key, candidate)),
             }
         }
+        self.add_owner_entries(batch, &fresh);
         fresh.sort_by(|(_, a), (_, b)| {
             (a.first_seen, a.kind, a.name).cmp(&(b.first_seen, b.kind, b.name))
         });
@@ -338,6 +342,22 @@ impl Store {
             events: (seq - state.next_seq) as usize,
             known,
         })
+    }
+
+    /// The `rrset_fwd` entry (`fname(owner)`, format version 3) of every owner the batch
+    /// makes known: an owner not in `names_known` has no rows yet, one in it has its entry,
+    /// so each owner gets one entry, in the write of its first rows. In key order.
+    fn add_owner_entries(&self, batch: &mut WriteBatch, fresh: &[(Vec<u8>, Candidate<'_>)]) {
+        let mut entries: Vec<Vec<u8>> = fresh
+            .iter()
+            .filter(|(_, candidate)| candidate.kind == NoveltyKind::Name)
+            .map(|(_, candidate)| keys::owner_forward_key(candidate.name))
+            .collect();
+        entries.sort_unstable();
+        let handle = self.handle(cf::RRSET_FWD);
+        for entry in entries {
+            batch.put_cf(handle, entry, []);
+        }
     }
 
     /// The sequence number of the newest event (0 when there is none).

@@ -228,6 +228,8 @@ pub struct Rows<'a> {
     /// The scan being read, positioned on its next entry. A raw iterator: rows decode from
     /// the borrowed key and value, where the boxed iterator copied both for every entry.
     current: Option<(Scan, DBRawIteratorWithThreadMode<'a, DB>)>,
+    /// The rows of the owner an `rrset_fwd` entry of `current` named, being read.
+    owner: Option<OwnerScan<'a>>,
     filter: Filter,
     counters: QueryCounters,
     /// `all_rows` keeps every row, DNSSEC ones included.
@@ -245,6 +247,14 @@ pub struct Rows<'a> {
     /// Whether [`Rows::position`] is kept (a key copy per row, so only when asked).
     track_positions: bool,
     position: Position,
+}
+
+/// The RRset rows of one owner, found through its forward index entry (format version 3:
+/// one entry per owner). Their positions are what version 2's per-row entries were,
+/// `fname(owner) | dnssec flag | row key`, so every store orders them alike.
+struct OwnerScan<'a> {
+    position_prefix: Vec<u8>,
+    iterator: DBRawIteratorWithThreadMode<'a, DB>,
 }
 
 /// What a row must satisfy beyond lying in a scan's range.
@@ -302,6 +312,7 @@ impl Store {
             store: self,
             scans: scans.into_iter(),
             current: None,
+            owner: None,
             filter,
             counters: QueryCounters::default(),
             admit_all: false,
@@ -467,7 +478,7 @@ fn raw_scans(rdata: &[u8], rrtype: TypeFilter) -> Vec<Scan> {
 /// Rows read between two looks at the clock: cheap, and a few milliseconds at most.
 const ROWS_PER_CLOCK_CHECK: u64 = 1024;
 
-impl Rows<'_> {
+impl<'a> Rows<'a> {
     /// Bounds the time spent reading, filtered rows included: a query that would scan for
     /// longer ends with [`StoreError::OutOfTime`] instead.
     pub fn with_deadline(mut self, deadline: std::time::Instant) -> Self {
@@ -520,18 +531,47 @@ impl Rows<'_> {
             return false;
         };
         self.scans_started += 1;
+        let iterator = self.range(scan.cf, &scan.lower, scan.upper.as_deref());
+        self.current = Some((scan, iterator));
+        true
+    }
+
+    /// An iterator over `lower..upper` of a family, positioned on its first entry.
+    fn range(
+        &self,
+        family: &'static str,
+        lower: &[u8],
+        upper: Option<&[u8]>,
+    ) -> DBRawIteratorWithThreadMode<'a, DB> {
         let mut options = ReadOptions::default();
-        options.set_iterate_lower_bound(scan.lower.clone());
-        if let Some(upper) = &scan.upper {
-            options.set_iterate_upper_bound(upper.clone());
+        options.set_iterate_lower_bound(lower.to_vec());
+        if let Some(upper) = upper {
+            options.set_iterate_upper_bound(upper.to_vec());
         }
         let mut iterator = self
             .store
             .db()
-            .raw_iterator_cf_opt(self.store.handle(scan.cf), options);
-        iterator.seek(&scan.lower);
-        self.current = Some((scan, iterator));
-        true
+            .raw_iterator_cf_opt(self.store.handle(family), options);
+        iterator.seek(lower);
+        iterator
+    }
+
+    /// The scan of the rows of `owner` (canonical wire form) in `target`, of the wanted type
+    /// when the query names one.
+    fn owner_scan(&self, target: &'static str, owner: &[u8]) -> OwnerScan<'a> {
+        let mut prefix = Vec::with_capacity(owner.len() + 3);
+        keys::push_rname(&mut prefix, owner);
+        if let TypeFilter::Only(rrtype) = self.filter.rrtype {
+            prefix.extend_from_slice(&rrtype.to_be_bytes());
+        }
+        let upper = prefix_successor(&prefix);
+        let iterator = self.range(target, &prefix, upper.as_deref());
+        let mut position_prefix = owner.to_vec();
+        position_prefix.push(u8::from(target == cf::RRSET_DNSSEC));
+        OwnerScan {
+            position_prefix,
+            iterator,
+        }
     }
 
     /// Turns one stored key/value into a row, following index entries; `None` = not a match.
@@ -543,6 +583,8 @@ impl Rows<'_> {
         }
     }
 
+    /// The row a per-row forward entry names: every `rdata_name_fwd` entry, and the
+    /// `rrset_fwd` entries of stores of format versions 1 and 2 read without upgrading them.
     fn follow(
         &self,
         target: &'static str,
@@ -669,40 +711,89 @@ impl Rows<'_> {
     /// The next row of the scans that passes the filter, as stored.
     fn next_aggregate(&mut self) -> Option<Result<Row, StoreError>> {
         loop {
-            if self.current.is_none() && !self.next_scan() {
+            let outcome = if self.owner.is_some() {
+                self.step_owner_scan()
+            } else if self.current.is_some() || self.next_scan() {
+                self.step_scan()
+            } else {
                 return None;
-            }
-            // Taken out while its entry is read, so that the entry's key and value borrow
-            // the iterator and not `self`; put back once it has moved on.
-            let (scan, mut iterator) = self.current.take()?;
-            let (Some(key), Some(value)) = (iterator.key(), iterator.value()) else {
-                match iterator.status() {
-                    Ok(()) => continue,
-                    Err(error) => return Some(Err(self.store.engine_error(error))),
-                }
             };
-            self.counters.scanned += 1;
-            if self.out_of_time() {
-                self.scans = Vec::new().into_iter();
-                return Some(Err(StoreError::OutOfTime {
-                    scanned: self.counters.scanned,
-                }));
-            }
-            let outcome = self.admit(scan.kind, key, value);
-            iterator.next();
-            self.current = Some((scan, iterator));
-            if let Some(outcome) = outcome {
-                return Some(outcome);
+            if outcome.is_some() {
+                return outcome;
             }
         }
     }
 
-    /// The row of one stored entry if it passes the filter (counted either way).
+    /// Reads the current scan's next entry: a row that passes the filter, an error, or
+    /// `None` (a row filtered out, an owner scan started, or the scan's end).
+    fn step_scan(&mut self) -> Option<Result<Row, StoreError>> {
+        // Taken out while its entry is read, so that the entry's key and value borrow the
+        // iterator and not `self`; put back once it has moved on.
+        let (scan, mut iterator) = self.current.take()?;
+        let (Some(key), Some(value)) = (iterator.key(), iterator.value()) else {
+            let status = iterator.status();
+            return status.err().map(|e| Err(self.store.engine_error(e)));
+        };
+        if let Some(stop) = self.count_scanned() {
+            return Some(stop);
+        }
+        let owner = match scan.kind {
+            ScanKind::ForwardIndex {
+                target,
+                rows: RowsOf::RRset,
+            } => keys::forward_entry_owner(key).map(|owner| (target, owner)),
+            _ => None,
+        };
+        let outcome = match owner {
+            Some((target, owner)) => {
+                self.owner = Some(self.owner_scan(target, owner));
+                None
+            }
+            None => self.admit(scan.kind, key, value, &[]),
+        };
+        iterator.next();
+        self.current = Some((scan, iterator));
+        outcome
+    }
+
+    /// Reads the next row of the owner scan, as [`Rows::step_scan`] does.
+    fn step_owner_scan(&mut self) -> Option<Result<Row, StoreError>> {
+        let mut owner = self.owner.take()?;
+        let (Some(key), Some(value)) = (owner.iterator.key(), owner.iterator.value()) else {
+            let status = owner.iterator.status();
+            return status.err().map(|e| Err(self.store.engine_error(e)));
+        };
+        if let Some(stop) = self.count_scanned() {
+            return Some(stop);
+        }
+        let outcome = self.admit(ScanKind::RRsetRows, key, value, &owner.position_prefix);
+        owner.iterator.next();
+        self.owner = Some(owner);
+        outcome
+    }
+
+    /// Counts an entry read; past the deadline, ends the lookup with the error to return.
+    fn count_scanned(&mut self) -> Option<Result<Row, StoreError>> {
+        self.counters.scanned += 1;
+        if !self.out_of_time() {
+            return None;
+        }
+        self.scans = Vec::new().into_iter();
+        self.current = None;
+        self.owner = None;
+        Some(Err(StoreError::OutOfTime {
+            scanned: self.counters.scanned,
+        }))
+    }
+
+    /// The row of one stored entry if it passes the filter (counted either way); its
+    /// position key is `position_prefix | key`.
     fn admit(
         &mut self,
         kind: ScanKind,
         key: &[u8],
         value: &[u8],
+        position_prefix: &[u8],
     ) -> Option<Result<Row, StoreError>> {
         match self.row(kind, key, value) {
             Err(e) => Some(Err(e)),
@@ -711,7 +802,7 @@ impl Rows<'_> {
                 if self.track_positions {
                     self.position = Position {
                         scan: self.scans_started,
-                        key: key.to_vec(),
+                        key: [position_prefix, key].concat(),
                         period: 0,
                     };
                 }

@@ -109,7 +109,6 @@ fn key_prefix(key: &[u8]) -> u128 {
 pub(crate) struct SortedRows {
     rrset: [FamilyRows; 2],
     rdata: [FamilyRows; 2],
-    rrset_fwd: FamilyRows,
     rdata_name_fwd: FamilyRows,
     /// The value of the observation being added, reused.
     value: Vec<u8>,
@@ -118,8 +117,8 @@ pub(crate) struct SortedRows {
 impl SortedRows {
     /// Buffers sized for `parts` from their RRsets' encodings, so that they are allocated
     /// once: grown by doubling, a batch's hundreds of megabytes were copied several times.
-    /// An RRset key is about its encoding, a forward entry holds one, rdata keys repeat the
-    /// owner per RR; values are a few dozen bytes.
+    /// An RRset key is about its encoding, rdata keys repeat the owner per RR; values are a
+    /// few dozen bytes.
     pub(crate) fn for_parts(parts: &[(Source, &[Observation])]) -> SortedRows {
         let observations = parts
             .iter()
@@ -129,12 +128,13 @@ impl SortedRows {
         });
         let mut rows = SortedRows::default();
         rows.rrset[0].reserve(count, bytes + 32 * count);
-        rows.rrset_fwd.reserve(count, 2 * bytes + 32 * count);
         rows.rdata[0].reserve(2 * count, 2 * bytes + 64 * count);
         rows
     }
 
-    /// One RRset row, one rdata row per RR, and the forward-name index entries.
+    /// One RRset row, one rdata row per RR, and the forward index entries of the names
+    /// inside rdata. The owner's forward entry is written once per owner, when the new-name
+    /// detection finds it new (`novelty`).
     pub(crate) fn add(&mut self, observation: &Observation, source: Source) {
         let parts = observation.rrset.parts();
         let dnssec = usize::from(keys::is_dnssec(parts.rrtype));
@@ -142,11 +142,6 @@ impl SortedRows {
         value::encode_seen(&observation.seen, &mut self.value);
         let rrset = &mut self.rrset[dnssec];
         rrset.push(|out| keys::push_rrset_key(out, &parts, source), &self.value);
-        let row_key = rrset.key(rrset.entries.last().expect("just pushed"));
-        self.rrset_fwd.push(
-            |out| push_forward_entry(out, parts.rrname, dnssec, row_key),
-            &[],
-        );
         for rdata in parts.rdata() {
             let rows = &mut self.rdata[dnssec];
             rows.push(
@@ -175,7 +170,7 @@ impl SortedRows {
         self.rrset
             .iter()
             .chain(&self.rdata)
-            .chain([&self.rrset_fwd, &self.rdata_name_fwd])
+            .chain([&self.rdata_name_fwd])
     }
 
     /// Adds every row to `batch`, one family after the other, each in key order.
@@ -187,7 +182,6 @@ impl SortedRows {
             (rrset_dnssec, cf::RRSET_DNSSEC, true),
             (rdata, cf::RDATA, true),
             (rdata_dnssec, cf::RDATA_DNSSEC, true),
-            (self.rrset_fwd, cf::RRSET_FWD, false),
             (self.rdata_name_fwd, cf::RDATA_NAME_FWD, false),
         ];
         for (rows, name, merged) in families {
@@ -196,7 +190,8 @@ impl SortedRows {
     }
 }
 
-/// A forward-name index key: `fname(name) | dnssec flag | row key`, appended to `out`.
+/// A forward index entry of a name inside rdata: `fname(name) | dnssec flag | row key`,
+/// appended to `out`.
 fn push_forward_entry(out: &mut Vec<u8>, name: &[u8], dnssec: usize, row_key: &[u8]) {
     keys::push_fname(out, name);
     out.push(dnssec as u8);
@@ -273,16 +268,16 @@ mod tests {
         rows.write_to(&mut batch, &store);
         let mut operations = Operations::default();
         batch.iterate_cf(&mut operations);
-        // 6 RRset rows, 7 rdata rows of which www's 192.0.2.1 twice, 6 forward entries,
-        // 2 name index entries (ns1 under two owners).
-        assert_eq!(operations.0.len(), 6 + (7 - 1) + 6 + 2);
+        // 6 RRset rows, 7 rdata rows of which www's 192.0.2.1 twice, 2 name index entries
+        // (ns1 under two owners). Owners' forward entries are the new-name detection's.
+        assert_eq!(operations.0.len(), 6 + (7 - 1) + 2);
         for pair in operations.0.windows(2) {
             let ((cf_a, key_a, _), (cf_b, key_b, _)) = (&pair[0], &pair[1]);
             assert!(cf_a != cf_b || key_a < key_b, "{key_a:?} then {key_b:?}");
         }
         let families: Vec<u32> = operations.0.iter().map(|(cf, ..)| *cf).collect();
         assert!(
-            families.chunk_by(|a, b| a == b).count() == 6,
+            families.chunk_by(|a, b| a == b).count() == 5,
             "{families:?}"
         );
     }
@@ -303,7 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db"), Access::Ingest).unwrap();
         let mut batch = WriteBatch::default();
-        family.write_sorted(&mut batch, store.handle(cf::RRSET_FWD), false);
+        family.write_sorted(&mut batch, store.handle(cf::RDATA_NAME_FWD), false);
         let mut operations = Operations::default();
         batch.iterate_cf(&mut operations);
         let written: Vec<&[u8]> = operations.0.iter().map(|(_, key, _)| &key[..]).collect();
@@ -346,7 +341,8 @@ mod tests {
                 .unwrap();
         }
         let stored = contents(&together);
-        assert_eq!(stored.len(), 20);
+        // 6 RRset rows, 6 rdata rows, a forward entry per owner (4), 2 name index entries.
+        assert_eq!(stored.len(), 18);
         assert_eq!(stored, contents(&apart));
     }
 
@@ -363,6 +359,6 @@ mod tests {
         // A reader sees what a checkpoint made durable, with no write-ahead log to replay.
         let reader = Store::open(&path, Access::ReadOnly).unwrap();
         assert_eq!(contents(&reader), expected);
-        assert_eq!(expected.len(), 20);
+        assert_eq!(expected.len(), 18);
     }
 }

@@ -14,7 +14,8 @@ const MAX_PROBLEMS: usize = 100;
 
 impl Store {
     /// Checks every row and index entry: keys and values decode, every RRset row has the
-    /// rdata rows of its RRs, every index entry points at a row. Returns the problems found.
+    /// rdata rows of its RRs and a forward entry of its owner, every index entry points at
+    /// a row. Returns the problems found.
     pub fn verify(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
         for (rrsets, rdata) in [(cf::RRSET, cf::RDATA), (cf::RRSET_DNSSEC, cf::RDATA_DNSSEC)] {
@@ -64,6 +65,13 @@ impl Store {
                 continue;
             };
             let parts = rrset.parts();
+            if !self.has_forward_entry(parts.rrname, rrsets == cf::RRSET_DNSSEC, &key)? {
+                problems.push(format!(
+                    "{rrsets}: row {} has no {} entry",
+                    hex(&key),
+                    cf::RRSET_FWD
+                ));
+            }
             for r in parts.rdata() {
                 if !self.exists(
                     rdata,
@@ -99,7 +107,50 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `rrset_fwd` leads to a row of `owner`: its owner entry (format version 3) or
+    /// the row's own entry (versions 1 and 2).
+    fn has_forward_entry(
+        &self,
+        owner: &[u8],
+        dnssec: bool,
+        row_key: &[u8],
+    ) -> Result<bool, StoreError> {
+        let owner_entry = keys::owner_forward_key(owner);
+        if self.exists(cf::RRSET_FWD, &owner_entry)? {
+            return Ok(true);
+        }
+        let row_entry = [&owner_entry[..], &[u8::from(dnssec)], row_key].concat();
+        self.exists(cf::RRSET_FWD, &row_entry)
+    }
+
+    /// Whether either RRset family holds a row of `owner`.
+    fn has_rows_of(&self, owner: &[u8]) -> Result<bool, StoreError> {
+        let mut prefix = Vec::with_capacity(owner.len() + 1);
+        keys::push_rname(&mut prefix, owner);
+        for family in [cf::RRSET, cf::RRSET_DNSSEC] {
+            let mut rows = self.db().raw_iterator_cf(self.handle(family));
+            rows.seek(&prefix);
+            if rows.key().is_some_and(|key| key.starts_with(&prefix)) {
+                return Ok(true);
+            }
+            rows.status().map_err(|e| self.engine_error(e))?;
+        }
+        Ok(false)
+    }
+
+    /// An owner entry of `rrset_fwd` (format version 3) must name an owner with rows.
+    fn verify_owner_entry(&self, key: &[u8], owner: &[u8]) -> Result<Option<String>, StoreError> {
+        Ok((!self.has_rows_of(owner)?).then(|| {
+            format!(
+                "{}: entry {} names an owner without rows",
+                cf::RRSET_FWD,
+                hex(key)
+            )
+        }))
+    }
+
     /// Index keys are `fname | dnssec flag | row key`; the row must exist in the flagged family.
+    /// `rrset_fwd` also holds owner entries (format version 3), checked apart.
     fn verify_index(
         &self,
         index: &'static str,
@@ -108,6 +159,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         for entry in self.entries(index) {
             let (key, _) = entry?;
+            if let Some(owner) = keys::forward_entry_owner(&key).filter(|_| index == cf::RRSET_FWD)
+            {
+                problems.extend(self.verify_owner_entry(&key, owner)?);
+                continue;
+            }
             let Some((flag, row_key)) = keys::skip_fname(&key).and_then(|rest| rest.split_first())
             else {
                 problems.push(format!("{index}: undecodable key {}", hex(&key)));

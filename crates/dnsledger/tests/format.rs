@@ -1,7 +1,8 @@
-//! The on-disk format does not drift: the stores written by format versions 1 and 2 (kept
-//! in `fixtures/store-v1/` and `fixtures/store-v2/`) read back exactly, today's ingest
-//! writes the same rows, and a writer upgrades a version-1 store to version 2 (values gain a
-//! per-day activity, the store the new-name feed's column families).
+//! The on-disk format does not drift: the stores written by format versions 1, 2 and 3 (kept
+//! in `fixtures/store-v1/` to `fixtures/store-v3/`) read back exactly, today's ingest writes
+//! the same rows, and a writer upgrades older stores to version 3 (values gain a per-day
+//! activity, the store the new-name feed's column families, the forward index one entry
+//! per owner).
 
 mod common;
 
@@ -77,7 +78,8 @@ fn todays_ingest_writes_what_version_1_wrote_and_remembers_its_inputs() {
 #[test]
 fn a_writer_upgrades_a_version_1_store_and_old_counts_stay_out_of_the_activity() {
     let db = fixture_store_copy("format-v1-upgrade");
-    let more = scratch_dir("format-v1-upgrade").join("more.cof");
+    // Beside the copy: `scratch_dir` would empty the directory the copy is in.
+    let more = db.with_file_name("more.cof");
     std::fs::write(
         &more,
         r#"{"count":2,"time_first":1700100000,"time_last":1700100100,"rrname":"www.example.com.","rrtype":"A","bailiwick":"example.com.","rdata":["192.0.2.80"]}"#,
@@ -92,8 +94,15 @@ fn a_writer_upgrades_a_version_1_store_and_old_counts_stay_out_of_the_activity()
     assert_eq!(status, 0, "{stderr}");
     let (status, stdout, stderr) = run(&["stats", "--db", db.to_str().unwrap(), "--verify"]);
     assert_eq!(status, 0, "{stderr}");
-    assert!(stdout.contains("format_version 2\n"), "{stdout}");
+    assert!(stdout.contains("format_version 3\n"), "{stdout}");
     assert!(stdout.contains("verify ok"), "{stdout}");
+    assert_eq!(
+        rrset_lines(&db, "www.example.*"),
+        [
+            r#""www.example.com." "A" ["192.0.2.80"]"#,
+            r#""www.example.com." "CNAME" ["example.com."]"#,
+        ]
+    );
     let (status, stdout, stderr) = run(&["dump", "--activity", "--db", db.to_str().unwrap()]);
     assert_eq!(status, 0, "{stderr}");
     let rows: Vec<serde_json::Value> = stdout
@@ -107,6 +116,11 @@ fn a_writer_upgrades_a_version_1_store_and_old_counts_stay_out_of_the_activity()
     assert_eq!(
         new["activity"]["buckets"],
         serde_json::json!([[1700092800, 2]])
+    );
+    assert_eq!(
+        rows.len(),
+        14,
+        "the fixture's 13 rows and the new one: {stdout}"
     );
     assert!(
         rows.iter()
@@ -136,22 +150,42 @@ fn new_names(db: &Path) -> String {
     stdout
 }
 
-#[test]
-fn a_version_2_store_reads_back_exactly_with_its_activity_and_new_names() {
+/// What `query -r PATTERN -j` answers, one `rrname rrtype rdata` line per row.
+fn rrset_lines(db: &Path, pattern: &str) -> Vec<String> {
+    let (status, stdout, stderr) =
+        run(&["query", "--db", db.to_str().unwrap(), "-r", pattern, "-j"]);
+    assert_eq!(status, 0, "{stderr}");
+    stdout
+        .lines()
+        .map(|line| {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            format!("{} {} {}", row["rrname"], row["rrtype"], row["rdata"])
+        })
+        .collect()
+}
+
+/// A fixture store of format `version` reads back as its `dump.cof` and `new-names.jsonl`
+/// say, verifies, and is what today's ingest of its `input.cof` writes.
+fn reads_back_exactly(version: u32) {
+    let name = format!("store-v{version}");
     let expected =
-        |file: &str| std::fs::read_to_string(fixture(&format!("store-v2/{file}"))).unwrap();
-    let db = fixture_copy("store-v2", "format-v2-read");
+        |file: &str| std::fs::read_to_string(fixture(&format!("{name}/{file}"))).unwrap();
+    let db = fixture_copy(&name, &format!("format-v{version}-read"));
     assert_eq!(dump_with_activity(&db), expected("dump.cof"));
     assert_eq!(new_names(&db), expected("new-names.jsonl"));
     let (status, stdout, stderr) = run(&["stats", "--db", db.to_str().unwrap(), "--verify"]);
     assert_eq!(status, 0, "{stderr}");
     assert!(
-        stdout.contains("format_version 2\n") && stdout.contains("verify ok"),
+        stdout.contains(&format!("format_version {version}\n")) && stdout.contains("verify ok"),
         "{stdout}"
     );
+    assert_eq!(
+        rrset_lines(&db, "www.example.*"),
+        [r#""www.example.com." "CNAME" ["example.com."]"#]
+    );
 
-    let fresh = scratch_dir("format-v2-fresh").join("db");
-    let input = fixture("store-v2/input.cof");
+    let fresh = scratch_dir(&format!("format-v{version}-fresh")).join("db");
+    let input = fixture(&format!("{name}/input.cof"));
     let (status, _, stderr) = run(&["ingest", "--db", fresh.to_str().unwrap(), &input]);
     assert_eq!(status, 0, "{stderr}");
     assert_eq!(
@@ -163,5 +197,52 @@ fn a_version_2_store_reads_back_exactly_with_its_activity_and_new_names() {
         new_names(&fresh),
         expected("new-names.jsonl"),
         "today's feed"
+    );
+}
+
+#[test]
+fn a_version_2_store_reads_back_exactly_with_its_activity_and_new_names() {
+    reads_back_exactly(2);
+}
+
+#[test]
+fn a_version_3_store_reads_back_exactly_with_its_activity_and_new_names() {
+    reads_back_exactly(3);
+}
+
+#[test]
+fn a_writer_upgrades_a_version_2_store_to_one_forward_entry_per_owner() {
+    let db = fixture_copy("store-v2", "format-v2-upgrade");
+    let more = db.with_file_name("more.cof");
+    std::fs::write(
+        &more,
+        [
+            r#"{"count":2,"time_first":1700100000,"time_last":1700100100,"rrname":"www.example.com.","rrtype":"A","bailiwick":"example.com.","rdata":["192.0.2.80"]}"#,
+            r#"{"count":1,"time_first":1700100000,"time_last":1700100000,"rrname":"www.example.org.","rrtype":"A","bailiwick":"example.org.","rdata":["192.0.2.81"]}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let (status, _, stderr) = run(&[
+        "ingest",
+        "--db",
+        db.to_str().unwrap(),
+        more.to_str().unwrap(),
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let (status, stdout, stderr) = run(&["stats", "--db", db.to_str().unwrap(), "--verify"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        stdout.contains("format_version 3\n") && stdout.contains("verify ok"),
+        "{stdout}"
+    );
+    // The old owner's new row, its old one, and a new owner: each once.
+    assert_eq!(
+        rrset_lines(&db, "www.example.*"),
+        [
+            r#""www.example.com." "A" ["192.0.2.80"]"#,
+            r#""www.example.com." "CNAME" ["example.com."]"#,
+            r#""www.example.org." "A" ["192.0.2.81"]"#,
+        ]
     );
 }
