@@ -15,7 +15,8 @@ use crate::value;
 pub const FORMAT_VERSION: &str = "3";
 /// Older formats this code reads, and upgrades when it opens them for writing: version 1
 /// differs in values without activity, which later versions read as such; versions 1 and
-/// 2 in `rrset_fwd` entries per row, which later versions read beside the per-owner ones.
+/// 2 in `rrset_fwd` entries per row and rdata keys that repeat indexed rdata, both of which
+/// later versions read too (`upgrade.rs`).
 const UPGRADABLE_VERSIONS: [&str; 2] = ["1", "2"];
 
 /// Column family names, as in `docs/encoding.md`.
@@ -248,7 +249,7 @@ impl Store {
             .any(|old| found.as_deref() == Some(old.as_bytes()));
         match (upgradable, access) {
             (true, Access::ReadWrite | Access::Ingest) => {
-                self.upgrade_forward_index()?;
+                self.upgrade_to_version_3()?;
                 return self.meta_put("format_version", FORMAT_VERSION.as_bytes());
             }
             (true, Access::ReadOnly) => return Ok(()),

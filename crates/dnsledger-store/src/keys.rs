@@ -297,7 +297,9 @@ pub fn push_rdata_index(out: &mut Vec<u8>, rrtype: u16, rdata: &[u8]) {
     }
 }
 
-/// The key of an rdata row: `kind | index | rrtype | rname(owner) | length | rdata | source`.
+/// The key of an rdata row: `kind | index | rrtype | rname(owner) | [length | rdata] |
+/// source`, the rdata only where the index does not hold it (kind `0x03`, a name inside
+/// rdata: the rest of the rdata, an MX preference or SRV port, is not in the index).
 pub fn rdata_key(owner: &[u8], rrtype: u16, rdata: &[u8], source: Source) -> Vec<u8> {
     let mut key = Vec::with_capacity(owner.len() + 2 * rdata.len() + 16);
     push_rdata_key(&mut key, owner, rrtype, rdata, source);
@@ -306,12 +308,32 @@ pub fn rdata_key(owner: &[u8], rrtype: u16, rdata: &[u8], source: Source) -> Vec
 
 /// Appends the key of an rdata row (see [`rdata_key`]) to `out`.
 pub fn push_rdata_key(out: &mut Vec<u8>, owner: &[u8], rrtype: u16, rdata: &[u8], source: Source) {
+    let start = out.len();
     push_rdata_index(out, rrtype, rdata);
+    let indexed_by_name = out[start] == kind::NAME;
     out.extend_from_slice(&rrtype.to_be_bytes());
     push_rname(out, owner);
+    if indexed_by_name {
+        push_rdata(out, rdata);
+    }
+    out.push(source as u8);
+}
+
+/// The key of an rdata row as format versions 1 and 2 wrote it: the rdata after the owner
+/// for every kind (`rdata_key` keeps it for names only).
+pub fn legacy_rdata_key(owner: &[u8], rrtype: u16, rdata: &[u8], source: Source) -> Vec<u8> {
+    let mut key = Vec::with_capacity(owner.len() + 2 * rdata.len() + 16);
+    push_rdata_index(&mut key, rrtype, rdata);
+    key.extend_from_slice(&rrtype.to_be_bytes());
+    push_rname(&mut key, owner);
+    push_rdata(&mut key, rdata);
+    key.push(source as u8);
+    key
+}
+
+fn push_rdata(out: &mut Vec<u8>, rdata: &[u8]) {
     out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
     out.extend_from_slice(rdata);
-    out.push(source as u8);
 }
 
 /// An rdata row decoded from its key.
@@ -323,30 +345,51 @@ pub struct RdataRow {
     pub source: Source,
 }
 
-/// Decodes an rdata row key.
+/// Decodes an rdata row key, of any format version: after the owner, a key of version 3
+/// or later has the source byte alone unless its kind is a name, one of versions 1 and 2
+/// has `length | rdata | source` whatever its kind.
 pub fn decode_rdata_key(key: &[u8]) -> Option<RdataRow> {
     let (&kind, rest) = key.split_first()?;
-    let rest = match kind {
-        kind::IPV4 => rest.get(4..)?,
-        kind::IPV6 => rest.get(16..)?,
-        kind::NAME => take_rname(rest)?.1,
+    let (index, rest) = match kind {
+        kind::IPV4 => rest.split_at_checked(4)?,
+        kind::IPV6 => rest.split_at_checked(16)?,
+        kind::NAME => {
+            let after = take_rname(rest)?.1;
+            (&rest[..rest.len() - after.len()], after)
+        }
         kind::RAW => {
             let (len, after) = rest.split_first_chunk::<2>()?;
-            after.get(usize::from(u16::from_be_bytes(*len))..)?
+            let (raw, after) = after.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+            (raw, after)
         }
         _ => return None,
     };
     let (rrtype, rest) = rest.split_first_chunk::<2>()?;
     let (rrname, rest) = take_rname(rest)?;
-    let (len, rest) = rest.split_first_chunk::<2>()?;
-    let (rdata, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
-    let [source] = rest else { return None };
+    let (rdata, source) = match rest {
+        [source] if kind != kind::NAME => (index, source),
+        _ => {
+            let (len, rest) = rest.split_first_chunk::<2>()?;
+            let (rdata, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+            let [source] = rest else { return None };
+            (rdata, source)
+        }
+    };
     Some(RdataRow {
         rrname,
         rrtype: u16::from_be_bytes(*rrtype),
         rdata: rdata.to_vec(),
         source: Source::from_byte(*source)?,
     })
+}
+
+/// Whether an rdata row key is of format version 1 or 2 and holds its rdata twice (in the
+/// index and after the owner); `None` if it does not decode.
+pub fn is_legacy_rdata_key(key: &[u8]) -> Option<bool> {
+    let row = decode_rdata_key(key)?;
+    let legacy = key[0] != kind::NAME
+        && key.len() > rdata_key(&row.rrname, row.rrtype, &row.rdata, row.source).len();
+    Some(legacy)
 }
 
 #[cfg(test)]
@@ -466,12 +509,41 @@ mod tests {
             Source::ZoneFile,
         );
         assert_eq!(&txt[..4], &[kind::RAW, 0, 3, 2]);
+        // The rdata follows the owner only where the index does not hold it all.
+        assert_eq!(a.len(), 5 + 2 + rname("www.example.com.").len() + 1);
+        assert_eq!(txt.len(), 6 + 2 + rname("example.com.").len() + 1);
+        assert!(mx[..mx.len() - 1].ends_with(&mx_rdata));
         for key in [a, mx, txt] {
             let row = decode_rdata_key(&key).expect("decodes");
             assert_eq!(
                 rdata_key(&row.rrname, row.rrtype, &row.rdata, row.source),
                 key
             );
+            assert_eq!(is_legacy_rdata_key(&key), Some(false));
+        }
+    }
+
+    #[test]
+    fn keys_of_versions_1_and_2_decode_to_the_same_rows() {
+        let owner = wire("www.example.com.");
+        let mut mx_rdata = vec![0, 10];
+        mx_rdata.extend_from_slice(&wire("mail.example.com."));
+        let rows: [(u16, &[u8]); 4] = [
+            (rtype::A, &[192, 0, 2, 1]),
+            (
+                rtype::AAAA,
+                &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            ),
+            (rtype::TXT, b"\x02hi"),
+            (rtype::MX, &mx_rdata),
+        ];
+        for (rrtype, rdata) in rows {
+            let legacy = legacy_rdata_key(&owner, rrtype, rdata, Source::Sensor);
+            let current = rdata_key(&owner, rrtype, rdata, Source::Sensor);
+            assert_eq!(decode_rdata_key(&legacy), decode_rdata_key(&current));
+            let doubled = rrtype != rtype::MX;
+            assert_eq!(is_legacy_rdata_key(&legacy), Some(doubled));
+            assert_eq!(legacy == current, !doubled);
         }
     }
 

@@ -73,10 +73,11 @@ impl Store {
                 ));
             }
             for r in parts.rdata() {
-                if !self.exists(
-                    rdata,
-                    &keys::rdata_key(parts.rrname, parts.rrtype, r, source),
-                )? {
+                let (owner, rrtype) = (parts.rrname, parts.rrtype);
+                // Keys of format versions 1 and 2 in a store not upgraded yet.
+                let found = self.exists(rdata, &keys::rdata_key(owner, rrtype, r, source))?
+                    || self.exists(rdata, &keys::legacy_rdata_key(owner, rrtype, r, source))?;
+                if !found {
                     problems.push(format!(
                         "{rrsets}: row {} has no {rdata} row for one of its RRs",
                         hex(&key)

@@ -211,8 +211,17 @@ fn a_version_3_store_reads_back_exactly_with_its_activity_and_new_names() {
 }
 
 #[test]
-fn a_writer_upgrades_a_version_2_store_to_one_forward_entry_per_owner() {
+fn a_writer_upgrades_a_version_2_store_to_owner_entries_and_single_rdata_keys() {
     let db = fixture_copy("store-v2", "format-v2-upgrade");
+    // Ingesting the fixture's own input again writes nothing but upgrades the store.
+    let input = fixture("store-v2/input.cof");
+    let (status, _, stderr) = run(&["ingest", "--db", db.to_str().unwrap(), &input]);
+    assert!(
+        status == 0 && stderr.contains("already ingested"),
+        "{stderr}"
+    );
+    let expected = std::fs::read_to_string(fixture("store-v2/dump.cof")).unwrap();
+    assert_eq!(dump_with_activity(&db), expected);
     let more = db.with_file_name("more.cof");
     std::fs::write(
         &more,
@@ -235,6 +244,20 @@ fn a_writer_upgrades_a_version_2_store_to_one_forward_entry_per_owner() {
     assert!(
         stdout.contains("format_version 3\n") && stdout.contains("verify ok"),
         "{stdout}"
+    );
+    let (status, stdout, stderr) = run(&[
+        "query",
+        "--db",
+        db.to_str().unwrap(),
+        "-i",
+        "192.0.2.0/24",
+        "-j",
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        stdout.lines().count(),
+        4,
+        "the fixture's 2 addresses and 2 new: {stdout}"
     );
     // The old owner's new row, its old one, and a new owner: each once.
     assert_eq!(
