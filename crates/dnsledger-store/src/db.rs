@@ -506,9 +506,11 @@ fn db_options(create: bool, access: Access) -> Options {
     options
 }
 
-/// Table settings (`docs/BENCHMARKS.md`, store runs 3 and 4): zstd on every level, with a
-/// dictionary at the bottom level, where most bytes settle (names and rdata are short
-/// strings that compress poorly one 4 KiB block at a time without one); 4 KiB blocks for
+/// Table settings (`docs/BENCHMARKS.md`, store runs 3, 4 and 8): zstd with a dictionary at
+/// the bottom level, where most bytes settle (names and rdata are short strings that
+/// compress poorly one 4 KiB block at a time without one), LZ4 above it, where tables are
+/// rewritten by every compaction on their way down (zstd there took the flush and
+/// compaction threads more CPU than the writer during an ingest); 4 KiB blocks for
 /// the RRset families, whose exact lookups read one block, 16 KiB for the families that are
 /// scanned or hold a log; bloom filters only on `names_known`, the one family read for keys
 /// that are mostly absent (every other read is a range scan, which a whole-key filter does
@@ -522,7 +524,7 @@ fn cf_options(name: &str, access: Access, cache: &rocksdb::Cache) -> Options {
     if access == Access::Ingest && (cf::ROWS.contains(&name) || cf::INDEXES.contains(&name)) {
         options.set_memtable_factory(rocksdb::MemtableFactory::Vector);
     }
-    options.set_compression_type(rocksdb::DBCompressionType::Zstd);
+    options.set_compression_type(rocksdb::DBCompressionType::Lz4);
     options.set_bottommost_compression_type(rocksdb::DBCompressionType::Zstd);
     // Window bits and strategy as RocksDB's defaults, zstd's default level, a 16 KiB
     // dictionary trained on up to 100 times as many bytes of each compaction's input.

@@ -308,11 +308,34 @@ pub fn rdata_key(owner: &[u8], rrtype: u16, rdata: &[u8], source: Source) -> Vec
 
 /// Appends the key of an rdata row (see [`rdata_key`]) to `out`.
 pub fn push_rdata_key(out: &mut Vec<u8>, owner: &[u8], rrtype: u16, rdata: &[u8], source: Source) {
+    push_rdata_key_with(out, |out| push_rname(out, owner), rrtype, rdata, source);
+}
+
+/// [`push_rdata_key`] of an owner already in `rname` form: the start of its RRset row's
+/// key, so that a row with several RRs reverses its owner once.
+pub fn push_rdata_key_of_rname(
+    out: &mut Vec<u8>,
+    owner_rname: &[u8],
+    rrtype: u16,
+    rdata: &[u8],
+    source: Source,
+) {
+    let push_owner = |out: &mut Vec<u8>| out.extend_from_slice(owner_rname);
+    push_rdata_key_with(out, push_owner, rrtype, rdata, source);
+}
+
+fn push_rdata_key_with(
+    out: &mut Vec<u8>,
+    push_owner: impl FnOnce(&mut Vec<u8>),
+    rrtype: u16,
+    rdata: &[u8],
+    source: Source,
+) {
     let start = out.len();
     push_rdata_index(out, rrtype, rdata);
     let indexed_by_name = out[start] == kind::NAME;
     out.extend_from_slice(&rrtype.to_be_bytes());
-    push_rname(out, owner);
+    push_owner(out);
     if indexed_by_name {
         push_rdata(out, rdata);
     }

@@ -59,14 +59,14 @@ impl Activity {
         Activity { level, buckets }
     }
 
-    /// The sum of `parts`, coarsened to the level that the span `seen` needs.
-    fn sum<'a>(seen: &Seen, parts: impl Iterator<Item = &'a Activity>) -> Activity {
+    /// The sum of buckets `(level, index at that level, count)`, coarsened to the level
+    /// that the span `seen` needs.
+    fn sum(seen: &Seen, parts: &[(u8, u32, u64)]) -> Activity {
         let level = level_for(day_of(seen.time_first), day_of(seen.time_last));
-        let mut buckets: Vec<(u32, u64)> = Vec::new();
-        for part in parts {
-            let shift = level.saturating_sub(part.level);
-            buckets.extend(part.buckets.iter().map(|&(i, c)| (i >> shift, c)));
-        }
+        let mut buckets: Vec<(u32, u64)> = parts
+            .iter()
+            .map(|&(part_level, index, count)| (index >> level.saturating_sub(part_level), count))
+            .collect();
         buckets.sort_unstable_by_key(|&(index, _)| index);
         buckets.dedup_by(|later, earlier| {
             let same = later.0 == earlier.0;
@@ -92,6 +92,15 @@ impl Activity {
     /// Reads an activity for `seen` and checks it: the level its span needs, at most
     /// [`MAX_BUCKETS`] ascending buckets within the span, no empty bucket.
     fn decode(seen: &Seen, bytes: &mut &[u8]) -> Option<Activity> {
+        let mut buckets = Vec::new();
+        let level = Activity::walk(seen, bytes, |index, count| buckets.push((index, count)))?;
+        Some(Activity { level, buckets })
+    }
+
+    /// Reads an activity for `seen` as [`Activity::decode`] does, handing each bucket
+    /// (index, count) to `each` instead of keeping it; returns the level, or `None` when
+    /// the activity is not valid (some buckets may have been handed over by then).
+    fn walk(seen: &Seen, bytes: &mut &[u8], mut each: impl FnMut(u32, u64)) -> Option<u8> {
         let (&level, rest) = bytes.split_first()?;
         *bytes = rest;
         let (first_day, last_day) = (day_of(seen.time_first), day_of(seen.time_last));
@@ -103,7 +112,6 @@ impl Activity {
             return None;
         }
         let (low, high) = (first_day >> level, last_day >> level);
-        let mut buckets = Vec::with_capacity(n as usize);
         let mut index = u64::from(low);
         for position in 0..n {
             let gap = take_varint(bytes)?;
@@ -115,9 +123,9 @@ impl Activity {
             if index > u64::from(high) || count == 0 {
                 return None;
             }
-            buckets.push((index as u32, count));
+            each(index as u32, count);
         }
-        Some(Activity { level, buckets })
+        Some(level)
     }
 }
 
@@ -215,27 +223,44 @@ fn take_seen(bytes: &mut &[u8]) -> Option<Seen> {
 /// Merges an existing value and operands: [`Seen::merge`] for the times and count, the sum
 /// of the activities at the level of the merged span. An operand that does not decode is
 /// skipped rather than poisoning the row (it cannot come from this crate).
+///
+/// Called for every group of equal keys in a write and by RocksDB's merge operator, so it
+/// reads each operand in place: one buffer gathers the buckets, none is built per operand.
 pub fn merge<'a>(
     existing: Option<&'a [u8]>,
     operands: impl IntoIterator<Item = &'a [u8]>,
 ) -> Vec<u8> {
-    let values: Vec<Value> = existing
-        .into_iter()
-        .chain(operands)
-        .filter_map(decode)
-        .collect();
-    let Some((first, rest)) = values.split_first() else {
+    let mut merged: Option<Seen> = None;
+    let mut with_activity = false;
+    let mut buckets: Vec<(u8, u32, u64)> = Vec::new();
+    for bytes in existing.into_iter().chain(operands) {
+        let mut rest = bytes;
+        let Some(seen) = take_seen(&mut rest) else {
+            continue;
+        };
+        if !rest.is_empty() {
+            let kept = buckets.len();
+            let walked = Activity::walk(&seen, &mut rest, |index, count| {
+                buckets.push((0, index, count));
+            });
+            let Some(level) = walked.filter(|_| rest.is_empty()) else {
+                buckets.truncate(kept);
+                continue;
+            };
+            buckets[kept..]
+                .iter_mut()
+                .for_each(|bucket| bucket.0 = level);
+            with_activity = true;
+        }
+        match &mut merged {
+            Some(merged) => merged.merge(&seen),
+            None => merged = Some(seen),
+        }
+    }
+    let Some(seen) = merged else {
         return Vec::new();
     };
-    let mut seen = first.seen;
-    for value in rest {
-        seen.merge(&value.seen);
-    }
-    let activities = values.iter().filter_map(|value| value.activity.as_ref());
-    let activity = values
-        .iter()
-        .any(|value| value.activity.is_some())
-        .then(|| Activity::sum(&seen, activities));
+    let activity = with_activity.then(|| Activity::sum(&seen, &buckets));
     let mut out = Vec::with_capacity(24);
     encode(&Value { seen, activity }, &mut out);
     out
