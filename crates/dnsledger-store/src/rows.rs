@@ -320,9 +320,23 @@ mod tests {
         );
     }
 
+    /// The keys one family's sorted write hands RocksDB, in its order.
+    fn written_in_order(keys: &[impl AsRef<[u8]>]) -> Vec<Vec<u8>> {
+        let mut family = FamilyRows::default();
+        for key in keys {
+            family.push(|out| out.extend_from_slice(key.as_ref()), &[]);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), Access::Ingest).unwrap();
+        let mut batch = WriteBatch::default();
+        family.write_sorted(&mut batch, store.handle(cf::RDATA_NAME_FWD), false);
+        let mut operations = Operations::default();
+        batch.iterate_cf(&mut operations);
+        operations.0.into_iter().map(|(_, key, _)| key).collect()
+    }
+
     #[test]
     fn keys_shorter_than_the_prefix_sort_before_their_zero_extended_twins() {
-        let mut family = FamilyRows::default();
         // Two keys that tie on the whole prefix and differ after it.
         let long_z = [&b"ab"[..], &[0; 30], b"z"].concat();
         let long_y = [&b"ab"[..], &[0; 30], b"y"].concat();
@@ -335,16 +349,7 @@ mod tests {
             &long_y,
             b"ab\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0z",
         ];
-        for key in keys {
-            family.push(|out| out.extend_from_slice(key), &[]);
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db"), Access::Ingest).unwrap();
-        let mut batch = WriteBatch::default();
-        family.write_sorted(&mut batch, store.handle(cf::RDATA_NAME_FWD), false);
-        let mut operations = Operations::default();
-        batch.iterate_cf(&mut operations);
-        let written: Vec<&[u8]> = operations.0.iter().map(|(_, key, _)| &key[..]).collect();
+        let written = written_in_order(&keys);
         let mut expected = keys.to_vec();
         expected.sort();
         assert_eq!(written, expected);
@@ -369,17 +374,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        let mut family = FamilyRows::default();
-        for key in &keys {
-            family.push(|out| out.extend_from_slice(key), &[]);
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db"), Access::Ingest).unwrap();
-        let mut batch = WriteBatch::default();
-        family.write_sorted(&mut batch, store.handle(cf::RDATA_NAME_FWD), false);
-        let mut operations = Operations::default();
-        batch.iterate_cf(&mut operations);
-        let written: Vec<Vec<u8>> = operations.0.into_iter().map(|(_, key, _)| key).collect();
+        let written = written_in_order(&keys);
         let mut expected = keys;
         expected.sort();
         expected.dedup();

@@ -75,16 +75,11 @@ fn todays_ingest_writes_what_version_1_wrote_and_remembers_its_inputs() {
     assert_eq!(dump(&old), expected_dump());
 }
 
-#[test]
-fn a_writer_upgrades_a_version_1_store_and_old_counts_stay_out_of_the_activity() {
-    let db = fixture_store_copy("format-v1-upgrade");
-    // Beside the copy: `scratch_dir` would empty the directory the copy is in.
+/// Ingests `lines` (COF) into the store `db` of an older format: the store is upgraded to
+/// version 3 and verifies. The input goes beside `db` (`scratch_dir` would empty it).
+fn ingest_upgrades_and_verifies(db: &Path, lines: &[&str]) {
     let more = db.with_file_name("more.cof");
-    std::fs::write(
-        &more,
-        r#"{"count":2,"time_first":1700100000,"time_last":1700100100,"rrname":"www.example.com.","rrtype":"A","bailiwick":"example.com.","rdata":["192.0.2.80"]}"#,
-    )
-    .unwrap();
+    std::fs::write(&more, lines.join("\n")).unwrap();
     let (status, _, stderr) = run(&[
         "ingest",
         "--db",
@@ -94,8 +89,21 @@ fn a_writer_upgrades_a_version_1_store_and_old_counts_stay_out_of_the_activity()
     assert_eq!(status, 0, "{stderr}");
     let (status, stdout, stderr) = run(&["stats", "--db", db.to_str().unwrap(), "--verify"]);
     assert_eq!(status, 0, "{stderr}");
-    assert!(stdout.contains("format_version 3\n"), "{stdout}");
-    assert!(stdout.contains("verify ok"), "{stdout}");
+    assert!(
+        stdout.contains("format_version 3\n") && stdout.contains("verify ok"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_writer_upgrades_a_version_1_store_and_old_counts_stay_out_of_the_activity() {
+    let db = fixture_store_copy("format-v1-upgrade");
+    ingest_upgrades_and_verifies(
+        &db,
+        &[
+            r#"{"count":2,"time_first":1700100000,"time_last":1700100100,"rrname":"www.example.com.","rrtype":"A","bailiwick":"example.com.","rdata":["192.0.2.80"]}"#,
+        ],
+    );
     assert_eq!(
         rrset_lines(&db, "www.example.*"),
         [
@@ -222,28 +230,12 @@ fn a_writer_upgrades_a_version_2_store_to_owner_entries_and_single_rdata_keys() 
     );
     let expected = std::fs::read_to_string(fixture("store-v2/dump.cof")).unwrap();
     assert_eq!(dump_with_activity(&db), expected);
-    let more = db.with_file_name("more.cof");
-    std::fs::write(
-        &more,
-        [
+    ingest_upgrades_and_verifies(
+        &db,
+        &[
             r#"{"count":2,"time_first":1700100000,"time_last":1700100100,"rrname":"www.example.com.","rrtype":"A","bailiwick":"example.com.","rdata":["192.0.2.80"]}"#,
             r#"{"count":1,"time_first":1700100000,"time_last":1700100000,"rrname":"www.example.org.","rrtype":"A","bailiwick":"example.org.","rdata":["192.0.2.81"]}"#,
-        ]
-        .join("\n"),
-    )
-    .unwrap();
-    let (status, _, stderr) = run(&[
-        "ingest",
-        "--db",
-        db.to_str().unwrap(),
-        more.to_str().unwrap(),
-    ]);
-    assert_eq!(status, 0, "{stderr}");
-    let (status, stdout, stderr) = run(&["stats", "--db", db.to_str().unwrap(), "--verify"]);
-    assert_eq!(status, 0, "{stderr}");
-    assert!(
-        stdout.contains("format_version 3\n") && stdout.contains("verify ok"),
-        "{stdout}"
+        ],
     );
     let (status, stdout, stderr) = run(&[
         "query",
