@@ -511,8 +511,8 @@ fn db_options(create: bool, access: Access) -> Options {
 /// compress poorly one 4 KiB block at a time without one), LZ4 above it, where tables are
 /// rewritten by every compaction on their way down (zstd there took the flush and
 /// compaction threads more CPU than the writer during an ingest); 4 KiB blocks for the
-/// families read by exact lookups (the RRset families, and `names_known`, which every write
-/// probes), 16 KiB for the families that are scanned or hold a log; bloom filters only on
+/// RRset families, whose exact lookups read one block, 16 KiB for the other families (for
+/// `names_known`, probed by every write, 4 KiB gave no gain in run 10); bloom filters only on
 /// `names_known`, the one family read for keys that are mostly absent (every other read is
 /// a range scan, which a whole-key filter does not serve, or a point read of a key an index
 /// entry names, which exists). The merge operator on the row families. For
@@ -533,7 +533,7 @@ fn cf_options(name: &str, access: Access, cache: &rocksdb::Cache) -> Options {
     options.set_bottommost_zstd_max_train_bytes(100 * DICTIONARY_BYTES, true);
     let mut table = rocksdb::BlockBasedOptions::default();
     table.set_block_cache(cache);
-    let lookups = [cf::RRSET, cf::RRSET_DNSSEC, cf::META, cf::NAMES_KNOWN].contains(&name);
+    let lookups = [cf::RRSET, cf::RRSET_DNSSEC, cf::META].contains(&name);
     table.set_block_size(if lookups { 4 * 1024 } else { 16 * 1024 });
     if name == cf::NAMES_KNOWN {
         table.set_bloom_filter(10.0, false);
