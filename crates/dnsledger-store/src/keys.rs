@@ -406,13 +406,12 @@ pub fn decode_rdata_key(key: &[u8]) -> Option<RdataRow> {
     })
 }
 
-/// Whether an rdata row key is of format version 1 or 2 and holds its rdata twice (in the
-/// index and after the owner); `None` if it does not decode.
-pub fn is_legacy_rdata_key(key: &[u8]) -> Option<bool> {
+/// The key an rdata row has from format version 3 on, for its stored key of any version:
+/// shorter than a key of versions 1 and 2 that held its rdata twice (in the index and after
+/// the owner), the same key otherwise; `None` if it does not decode.
+pub fn current_rdata_key(key: &[u8]) -> Option<Vec<u8>> {
     let row = decode_rdata_key(key)?;
-    let legacy = key[0] != kind::NAME
-        && key.len() > rdata_key(&row.rrname, row.rrtype, &row.rdata, row.source).len();
-    Some(legacy)
+    Some(rdata_key(&row.rrname, row.rrtype, &row.rdata, row.source))
 }
 
 #[cfg(test)]
@@ -542,7 +541,7 @@ mod tests {
                 rdata_key(&row.rrname, row.rrtype, &row.rdata, row.source),
                 key
             );
-            assert_eq!(is_legacy_rdata_key(&key), Some(false));
+            assert_eq!(current_rdata_key(&key), Some(key.clone()));
         }
     }
 
@@ -565,7 +564,7 @@ mod tests {
             let current = rdata_key(&owner, rrtype, rdata, Source::Sensor);
             assert_eq!(decode_rdata_key(&legacy), decode_rdata_key(&current));
             let doubled = rrtype != rtype::MX;
-            assert_eq!(is_legacy_rdata_key(&legacy), Some(doubled));
+            assert_eq!(current_rdata_key(&legacy), Some(current.clone()));
             assert_eq!(legacy == current, !doubled);
         }
     }

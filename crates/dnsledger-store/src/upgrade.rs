@@ -33,10 +33,9 @@ impl Store {
         rows.seek_to_first();
         let (mut batch, mut moved) = (WriteBatch::default(), 0usize);
         while let (Some(key), Some(value)) = (rows.key(), rows.value()) {
-            let damaged = || self.damaged_key(family, key);
-            if keys::is_legacy_rdata_key(key).ok_or_else(damaged)? {
-                let row = keys::decode_rdata_key(key).ok_or_else(damaged)?;
-                let new_key = keys::rdata_key(&row.rrname, row.rrtype, &row.rdata, row.source);
+            let new_key =
+                keys::current_rdata_key(key).ok_or_else(|| self.damaged_key(family, key))?;
+            if new_key != key {
                 batch.merge_cf(handle, new_key, value);
                 batch.delete_cf(handle, key);
                 moved += 1;
@@ -205,7 +204,7 @@ mod tests {
             .chain(entries(&reader, cf::RDATA_DNSSEC));
         assert!(legacy
             .into_iter()
-            .all(|(key, _)| keys::is_legacy_rdata_key(&key) == Some(true)));
+            .all(|(key, _)| keys::current_rdata_key(&key).is_some_and(|current| current != *key)));
         drop(reader);
 
         let store = Store::open(&path, Access::ReadWrite).unwrap();
@@ -230,7 +229,7 @@ mod tests {
             .chain(entries(&store, cf::RDATA_DNSSEC));
         assert!(rdata
             .into_iter()
-            .all(|(key, _)| keys::is_legacy_rdata_key(&key) == Some(false)));
+            .all(|(key, _)| keys::current_rdata_key(&key).as_deref() == Some(&key[..])));
         assert!(store.verify().unwrap().is_empty());
     }
 

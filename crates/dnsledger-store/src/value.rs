@@ -93,14 +93,14 @@ impl Activity {
     /// [`MAX_BUCKETS`] ascending buckets within the span, no empty bucket.
     fn decode(seen: &Seen, bytes: &mut &[u8]) -> Option<Activity> {
         let mut buckets = Vec::new();
-        let level = Activity::walk(seen, bytes, |index, count| buckets.push((index, count)))?;
+        let level = Activity::walk(seen, bytes, |_, index, count| buckets.push((index, count)))?;
         Some(Activity { level, buckets })
     }
 
     /// Reads an activity for `seen` as [`Activity::decode`] does, handing each bucket
-    /// (index, count) to `each` instead of keeping it; returns the level, or `None` when
-    /// the activity is not valid (some buckets may have been handed over by then).
-    fn walk(seen: &Seen, bytes: &mut &[u8], mut each: impl FnMut(u32, u64)) -> Option<u8> {
+    /// (level, index, count) to `each` instead of keeping it; returns the level, or `None`
+    /// when the activity is not valid (some buckets may have been handed over by then).
+    fn walk(seen: &Seen, bytes: &mut &[u8], mut each: impl FnMut(u8, u32, u64)) -> Option<u8> {
         let (&level, rest) = bytes.split_first()?;
         *bytes = rest;
         let (first_day, last_day) = (day_of(seen.time_first), day_of(seen.time_last));
@@ -123,7 +123,7 @@ impl Activity {
             if index > u64::from(high) || count == 0 {
                 return None;
             }
-            each(index as u32, count);
+            each(level, index as u32, count);
         }
         Some(level)
     }
@@ -240,16 +240,13 @@ pub fn merge<'a>(
         };
         if !rest.is_empty() {
             let kept = buckets.len();
-            let walked = Activity::walk(&seen, &mut rest, |index, count| {
-                buckets.push((0, index, count));
+            let walked = Activity::walk(&seen, &mut rest, |level, index, count| {
+                buckets.push((level, index, count));
             });
-            let Some(level) = walked.filter(|_| rest.is_empty()) else {
+            if walked.is_none() || !rest.is_empty() {
                 buckets.truncate(kept);
                 continue;
-            };
-            buckets[kept..]
-                .iter_mut()
-                .for_each(|bucket| bucket.0 = level);
+            }
             with_activity = true;
         }
         match &mut merged {
