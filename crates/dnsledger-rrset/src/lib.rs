@@ -31,6 +31,7 @@ mod cof;
 mod cof_read;
 mod counters;
 mod identity;
+mod prefetch;
 mod seen;
 mod sink;
 
@@ -39,5 +40,6 @@ pub use cof_read::{
     cof_name, read_cof_line, rrset_from_text, seen_checked, CofError, CofReject, CofTimes,
 };
 pub use identity::{RRset, RRsetError, RRsetParts};
+pub use prefetch::prefetch;
 pub use seen::{EncodedObservation, Observation, Seen};
 pub use sink::{ObservationSink, SinkError, VecSink};

@@ -1,11 +1,13 @@
 //! Aggregation: one row per RRset identity and day, merged in memory until a flush.
 
+mod rows;
+
 use std::ops::Range;
 
 use dnsledger_rrset::{EncodedObservation, Observation, Seen};
-use hashbrown::HashTable;
 
 use crate::fingerprint::{Fingerprint, Fingerprinter};
+use rows::{Found, Row, RowTable};
 
 /// Distinct RRsets seen since the last flush, with their merged statistics.
 ///
@@ -20,12 +22,14 @@ use crate::fingerprint::{Fingerprint, Fingerprinter};
 /// Layout: rows are found by a keyed 128-bit fingerprint of the RRset's encoding held in
 /// the row itself, next to the statistics, one cache line per row: a probe that finds its
 /// RRset reads that line and nothing else (see [`crate::fingerprint`] for why equal
-/// fingerprints may be taken for equal RRsets). The identities, needed only for the output,
-/// are appended to one buffer rather than allocated one by one: no allocation per new
-/// RRset, and a flush lends them to the sink from there ([`Aggregator::drain_encoded`]).
+/// fingerprints may be taken for equal RRsets). A caller that knows several RRsets ahead
+/// fingerprints them first and prefetches their rows ([`Aggregator::prefetch`]), so that
+/// their cache misses overlap. The identities, needed only for the output, are appended to
+/// one buffer rather than allocated one by one: no allocation per new RRset, and a flush
+/// lends them to the sink from there ([`Aggregator::drain_encoded`]).
 #[derive(Debug)]
 pub struct Aggregator {
-    rows: HashTable<Row>,
+    rows: RowTable,
     /// The encoded identities of the rows' RRsets, one after the other.
     identities: Vec<u8>,
     fingerprints: Fingerprinter,
@@ -34,32 +38,15 @@ pub struct Aggregator {
     max_rrsets: usize,
 }
 
-/// One RRset's statistics on one day, the day of `seen.time_first`.
-#[derive(Debug)]
-#[repr(align(64))]
-struct Row {
-    fingerprint: Fingerprint,
-    seen: Seen,
-    /// Where the RRset's encoding lies in `identities` (shared by its days).
-    identity: Range<usize>,
-}
-
-const SECONDS_PER_DAY: i64 = 86_400;
-
-fn day_of(time: i64) -> i64 {
-    time.div_euclid(SECONDS_PER_DAY)
-}
-
-impl Row {
-    fn day(&self) -> i64 {
-        day_of(self.seen.time_first)
-    }
-}
+/// An RRset's fingerprint under one aggregator's key: what [`Aggregator::prefetch`] and
+/// [`Aggregator::observe_fingerprinted`] take.
+#[derive(Clone, Copy, Debug)]
+pub struct RRsetFingerprint(Fingerprint);
 
 impl Aggregator {
     pub fn new(max_rrsets: usize) -> Aggregator {
         Aggregator {
-            rows: HashTable::new(),
+            rows: RowTable::new(),
             identities: Vec::new(),
             fingerprints: Fingerprinter::new(),
             rrsets: 0,
@@ -71,8 +58,29 @@ impl Aggregator {
     /// [`dnsledger_rrset::RRset::encode`]); true when the RRset was not held for that day
     /// before. Never allocates but to grow its table and identity buffer.
     pub fn observe(&mut self, encoded: &[u8], time: i64) -> bool {
-        let fingerprint = self.fingerprints.of(&[encoded]);
-        self.add(fingerprint, Seen::once(time), encoded)
+        let fingerprint = self.fingerprint(encoded);
+        self.observe_fingerprinted(fingerprint, encoded, time)
+    }
+
+    /// The fingerprint of the RRset encoded in `encoded`, for the two calls below.
+    pub fn fingerprint(&self, encoded: &[u8]) -> RRsetFingerprint {
+        RRsetFingerprint(self.fingerprints.of(&[encoded]))
+    }
+
+    /// Starts loading the row `fingerprint` will be counted in, ahead of
+    /// [`Aggregator::observe_fingerprinted`].
+    pub fn prefetch(&self, fingerprint: RRsetFingerprint) {
+        self.rows.prefetch(fingerprint.0);
+    }
+
+    /// [`Aggregator::observe`] with the fingerprint of `encoded` already computed.
+    pub fn observe_fingerprinted(
+        &mut self,
+        fingerprint: RRsetFingerprint,
+        encoded: &[u8],
+        time: i64,
+    ) -> bool {
+        self.add(fingerprint.0, Seen::once(time), encoded)
     }
 
     /// Merges an already aggregated observation (from a file of them, say).
@@ -84,43 +92,26 @@ impl Aggregator {
 
     /// Merges `seen` into the row of its day, creating the row when there is none (and
     /// keeping `encoded` unless the RRset is held for another day); true when it created
-    /// one. One probe unless the RRset is held for another day.
+    /// one.
     fn add(&mut self, fingerprint: Fingerprint, seen: Seen, encoded: &[u8]) -> bool {
-        let hash = fingerprint.table_hash();
-        let day = day_of(seen.time_first);
-        let held = self
-            .rows
-            .find_mut(hash, |row| row.fingerprint == fingerprint);
-        let identity = match held {
-            Some(row) if row.day() == day => {
-                row.seen.merge(&seen);
-                return false;
-            }
-            Some(row) => row.identity.clone(),
-            None => {
+        let identity = match self.rows.merge(fingerprint, &seen) {
+            Found::Merged => return false,
+            Found::Absent {
+                identity: Some(identity),
+            } => identity,
+            Found::Absent { identity: None } => {
                 self.rrsets += 1;
                 let start = self.identities.len();
                 self.identities.extend_from_slice(encoded);
                 start..self.identities.len()
             }
         };
-        let same_day = |row: &Row| row.fingerprint == fingerprint && row.day() == day;
-        if let Some(row) = self.rows.find_mut(hash, same_day) {
-            row.seen.merge(&seen);
-            return false;
-        }
-        self.insert(Row {
+        self.rows.insert(Row {
             fingerprint,
             seen,
             identity,
         });
         true
-    }
-
-    fn insert(&mut self, row: Row) {
-        let hash = row.fingerprint.table_hash();
-        self.rows
-            .insert_unique(hash, row, |row| row.fingerprint.table_hash());
     }
 
     pub fn is_full(&self) -> bool {
@@ -133,7 +124,7 @@ impl Aggregator {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.len() == 0
     }
 
     /// Everything held, as owned observations in identity then time order, leaving it
@@ -205,6 +196,7 @@ fn sort_prefix(bytes: &[u8]) -> [u64; 2] {
 mod tests {
     use super::*;
     use dnsledger_rrset::RRset;
+    use rows::SECONDS_PER_DAY;
 
     fn encoded(rdata: &[&[u8]]) -> Vec<u8> {
         let mut out = Vec::new();

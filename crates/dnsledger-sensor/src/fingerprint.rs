@@ -20,6 +20,9 @@ use siphasher::sip128::{Hasher128, SipHasher13};
 pub(crate) struct Fingerprint(u128);
 
 impl Fingerprint {
+    /// A placeholder where a slot holds no key (the holder marks vacancy otherwise).
+    pub(crate) const ZERO: Fingerprint = Fingerprint(0);
+
     /// The hash a table places the key by: bits of the fingerprint itself, already uniform.
     pub(crate) fn table_hash(self) -> u64 {
         self.0 as u64

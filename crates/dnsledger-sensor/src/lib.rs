@@ -44,12 +44,13 @@ pub mod scope;
 mod stats;
 
 use std::net::IpAddr;
+use std::ops::Range;
 
 use dnsledger_capture::{ChecksumStatus, DnsPayload, Transport};
 use dnsledger_rrset::{ObservationSink, RRset, SinkError};
 use dnsledger_wire::{opcode, rcode, rtype, Header, Message, WireError};
 
-pub use aggregate::Aggregator;
+pub use aggregate::{Aggregator, RRsetFingerprint};
 pub use authority::AuthorityMap;
 pub use dnsledger_rrset as model;
 pub use hints::{HintsError, RootHints};
@@ -113,11 +114,38 @@ pub struct Sensor<S: ObservationSink> {
     /// The canonical qname of the message being handled, written while parsing it
     /// ([`Sensor::parse`]); reused, so pairing does not allocate.
     qname_scratch: Vec<u8>,
-    /// Reused for encoding each RRset to probe the aggregation table.
-    rrset_scratch: Vec<u8>,
+    /// The accepted RRsets of the response being recorded (reused).
+    accepted: AcceptedRRsets,
     sink: S,
     stats: SensorStats,
     last_flush_nanos: Option<i64>,
+}
+
+/// The RRsets of one response that passed every check, encoded and fingerprinted before
+/// any of them is counted ([`Sensor::accept_rrsets`]).
+#[derive(Debug, Default)]
+struct AcceptedRRsets {
+    /// Their encodings, one after the other.
+    encodings: Vec<u8>,
+    rrsets: Vec<AcceptedRRset>,
+}
+
+#[derive(Debug)]
+struct AcceptedRRset {
+    /// Where its encoding lies in [`AcceptedRRsets::encodings`].
+    encoded: Range<usize>,
+    fingerprint: RRsetFingerprint,
+    /// Its place among the response's RRsets ([`RRsetSplitter::rrsets`]).
+    ordinal: usize,
+    /// An NS RRset within the bailiwick: one to learn the delegation from.
+    delegates: bool,
+}
+
+impl AcceptedRRsets {
+    fn clear(&mut self) {
+        self.encodings.clear();
+        self.rrsets.clear();
+    }
 }
 
 /// A DNS message a resolver reports about its own upstream traffic (dnstap RESOLVER_QUERY
@@ -210,7 +238,7 @@ impl<S: ObservationSink> Sensor<S> {
             aggregator: Aggregator::new(config.max_rrsets),
             splitter: RRsetSplitter::default(),
             qname_scratch: Vec::with_capacity(256),
-            rrset_scratch: Vec::with_capacity(1024),
+            accepted: AcceptedRRsets::default(),
             sink,
             stats: SensorStats::default(),
             last_flush_nanos: None,
@@ -479,8 +507,27 @@ impl<S: ObservationSink> Sensor<S> {
     /// (none unless `in_scope`: the response's question is), and learns authority from all
     /// those within `bailiwick` (never from client-side data, which has no bailiwick).
     fn record_rrsets(&mut self, bailiwick: Option<&[u8]>, time: i64, in_scope: bool) {
-        let mut encoded = std::mem::take(&mut self.rrset_scratch);
-        for rrset in self.splitter.rrsets() {
+        let mut accepted = std::mem::take(&mut self.accepted);
+        self.accept_rrsets(bailiwick, in_scope, &mut accepted);
+        self.count_accepted(&accepted, time);
+        if let Some(zone) = bailiwick {
+            self.learn_nameserver_addresses(zone);
+        }
+        self.accepted = accepted;
+    }
+
+    /// The first pass over the response's RRsets: drops (counted) those outside the
+    /// bailiwick or the scope, learning from the delegations among the latter, then encodes
+    /// and fingerprints the rest and prefetches their aggregation rows, so that the cache
+    /// misses of their probes overlap.
+    fn accept_rrsets(
+        &mut self,
+        bailiwick: Option<&[u8]>,
+        in_scope: bool,
+        accepted: &mut AcceptedRRsets,
+    ) {
+        accepted.clear();
+        for (ordinal, rrset) in self.splitter.rrsets().enumerate() {
             if bailiwick.is_some_and(|zone| !dnsledger_wire::is_subdomain_wire(rrset.owner, zone)) {
                 self.stats.rrsets_dropped_out_of_bailiwick += 1;
                 continue;
@@ -494,26 +541,46 @@ impl<S: ObservationSink> Sensor<S> {
                 continue;
             }
             self.stats.rrsets_accepted += 1;
-            encoded.clear();
+            let start = accepted.encodings.len();
             RRset::encode(
-                &mut encoded,
+                &mut accepted.encodings,
                 rrset.owner,
                 rrset.rtype,
                 bailiwick,
                 rrset.rdata(),
             );
-            let new = self.aggregator.observe(&encoded, time);
+            let encoded = start..accepted.encodings.len();
+            let fingerprint = self
+                .aggregator
+                .fingerprint(&accepted.encodings[encoded.clone()]);
+            self.aggregator.prefetch(fingerprint);
+            accepted.rrsets.push(AcceptedRRset {
+                encoded,
+                fingerprint,
+                ordinal,
+                delegates,
+            });
+        }
+    }
+
+    /// The second pass: counts the accepted RRsets, and learns from each NS RRset among
+    /// them that the aggregator did not hold yet.
+    fn count_accepted(&mut self, accepted: &AcceptedRRsets, time: i64) {
+        let mut rrsets = self.splitter.rrsets().enumerate();
+        for one in &accepted.rrsets {
+            let encoded = &accepted.encodings[one.encoded.clone()];
+            let new = self
+                .aggregator
+                .observe_fingerprinted(one.fingerprint, encoded, time);
             // An NS RRset the aggregator already held was learned from when it came: again
             // would change nothing (and cost a probe per target), unless a fact was refused
             // since the map filled up, which a retry counts again as it always has.
-            if delegates && (new || self.authority.refused() > 0) {
-                learn_nameservers(&mut self.authority, &rrset);
+            if one.delegates && (new || self.authority.refused() > 0) {
+                if let Some((_, rrset)) = rrsets.find(|(ordinal, _)| *ordinal == one.ordinal) {
+                    learn_nameservers(&mut self.authority, &rrset);
+                }
             }
         }
-        if let Some(zone) = bailiwick {
-            self.learn_nameserver_addresses(zone);
-        }
-        self.rrset_scratch = encoded;
     }
 
     /// Learns the addresses of name servers from the response's A/AAAA RRsets, after its NS
