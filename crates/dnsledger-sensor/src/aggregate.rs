@@ -1,13 +1,11 @@
 //! Aggregation: one row per RRset identity and day, merged in memory until a flush.
 
-mod rows;
-
 use std::ops::Range;
 
 use dnsledger_rrset::{EncodedObservation, Observation, Seen};
 
 use crate::fingerprint::{Fingerprint, Fingerprinter};
-use rows::{Found, Row, RowTable};
+use crate::probe_table::{ProbeTable, Slot};
 
 /// Distinct RRsets seen since the last flush, with their merged statistics.
 ///
@@ -29,7 +27,7 @@ use rows::{Found, Row, RowTable};
 /// lends them to the sink from there ([`Aggregator::drain_encoded`]).
 #[derive(Debug)]
 pub struct Aggregator {
-    rows: RowTable,
+    rows: ProbeTable<Row>,
     /// The encoded identities of the rows' RRsets, one after the other.
     identities: Vec<u8>,
     fingerprints: Fingerprinter,
@@ -43,10 +41,49 @@ pub struct Aggregator {
 #[derive(Clone, Copy, Debug)]
 pub struct RRsetFingerprint(Fingerprint);
 
+/// One RRset's statistics on one day, the day of `seen.time_first`; the rows of one RRset
+/// on several days share its fingerprint and its identity.
+#[derive(Clone, Debug)]
+#[repr(align(64))]
+struct Row {
+    fingerprint: Fingerprint,
+    seen: Seen,
+    /// Where the RRset's encoding lies in [`Aggregator::identities`].
+    identity: Range<usize>,
+}
+
+impl Slot for Row {
+    const VACANT: Row = Row {
+        fingerprint: Fingerprint::VACANT,
+        seen: Seen {
+            time_first: 0,
+            time_last: 0,
+            count: 0,
+        },
+        identity: 0..0,
+    };
+
+    fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+}
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+fn day_of(time: i64) -> i64 {
+    time.div_euclid(SECONDS_PER_DAY)
+}
+
+impl Row {
+    fn day(&self) -> i64 {
+        day_of(self.seen.time_first)
+    }
+}
+
 impl Aggregator {
     pub fn new(max_rrsets: usize) -> Aggregator {
         Aggregator {
-            rows: RowTable::new(),
+            rows: ProbeTable::new(),
             identities: Vec::new(),
             fingerprints: Fingerprinter::new(),
             rrsets: 0,
@@ -94,18 +131,25 @@ impl Aggregator {
     /// keeping `encoded` unless the RRset is held for another day); true when it created
     /// one.
     fn add(&mut self, fingerprint: Fingerprint, seen: Seen, encoded: &[u8]) -> bool {
-        let identity = match self.rows.merge(fingerprint, &seen) {
-            Found::Merged => return false,
-            Found::Absent {
-                identity: Some(identity),
-            } => identity,
-            Found::Absent { identity: None } => {
-                self.rrsets += 1;
-                let start = self.identities.len();
-                self.identities.extend_from_slice(encoded);
-                start..self.identities.len()
+        let day = day_of(seen.time_first);
+        let mut other_day = None;
+        let held = self.rows.find_mut(fingerprint, |row| {
+            let same_day = row.day() == day;
+            if !same_day {
+                other_day = Some(row.identity.clone());
             }
-        };
+            same_day
+        });
+        if let Some(row) = held {
+            row.seen.merge(&seen);
+            return false;
+        }
+        let identity = other_day.unwrap_or_else(|| {
+            self.rrsets += 1;
+            let start = self.identities.len();
+            self.identities.extend_from_slice(encoded);
+            start..self.identities.len()
+        });
         self.rows.insert(Row {
             fingerprint,
             seen,
@@ -196,7 +240,6 @@ fn sort_prefix(bytes: &[u8]) -> [u64; 2] {
 mod tests {
     use super::*;
     use dnsledger_rrset::RRset;
-    use rows::SECONDS_PER_DAY;
 
     fn encoded(rdata: &[&[u8]]) -> Vec<u8> {
         let mut out = Vec::new();

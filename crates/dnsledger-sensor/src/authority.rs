@@ -7,9 +7,10 @@
 
 use std::net::IpAddr;
 
-use hashbrown::{HashMap, HashTable};
+use hashbrown::HashMap;
 
 use crate::fingerprint::{address_bytes, Fingerprint, Fingerprinter};
+use crate::probe_table::ProbeTable;
 use crate::RootHints;
 
 /// A name server's name in canonical wire form, owned.
@@ -18,19 +19,20 @@ type WireName = Box<[u8]>;
 /// The learned "address X serves zone Z" facts, bounded in size.
 ///
 /// Layout, for the two questions asked per response: facts are held as keyed 128-bit
-/// fingerprints of their parts (see [`crate::fingerprint`]), so a probe compares 16 bytes
-/// inline instead of following a pointer to a name; and each address keeps the depths
+/// fingerprints of their parts (see [`crate::fingerprint`]) in probe tables
+/// ([`crate::probe_table`]), so a probe compares 16 bytes inline instead of following a
+/// pointer to a name, one cache miss at most; and each address keeps the depths
 /// (label counts) of the zones it serves, so a bailiwick lookup probes only the suffixes of
 /// the question at those depths: usually one, where it used to probe every suffix from the
 /// question itself up to the zone.
 #[derive(Debug)]
 pub struct AuthorityMap {
     /// "Address X serves zone Z", by fingerprint of (X, Z).
-    served: HashTable<Fingerprint>,
+    served: ProbeTable<Fingerprint>,
     /// The depths of the zones each address serves.
     zone_depths: HashMap<IpAddr, Depths>,
     /// "Name server N serves zone Z" (from an NS RRset), by fingerprint of (Z, N).
-    delegations: HashTable<Fingerprint>,
+    delegations: ProbeTable<Fingerprint>,
     /// The name servers that learned delegations point to, with their zones and addresses:
     /// a few thousand, so this table stays in cache and is keyed by name.
     nameservers: HashMap<WireName, Nameserver>,
@@ -38,6 +40,22 @@ pub struct AuthorityMap {
     entries: usize,
     max_entries: usize,
     refused: u64,
+}
+
+/// Facts a bailiwick lookup fingerprints and prefetches ahead: servers serve zones at one
+/// or two depths, so four cover nearly every lookup; the rest are probed without a plan.
+const PLANNED_FACTS: usize = 4;
+
+/// A bailiwick lookup prepared by [`AuthorityMap::plan_bailiwick`].
+#[derive(Clone, Debug)]
+pub struct BailiwickPlan {
+    server: IpAddr,
+    /// The first candidate facts, deepest first: fingerprint, and where the zone starts in
+    /// the qname.
+    facts: [(Fingerprint, usize); PLANNED_FACTS],
+    planned: usize,
+    /// Whether candidates lie beyond the planned ones.
+    more: bool,
 }
 
 /// What is known of one name server: the zones it serves and its addresses.
@@ -67,9 +85,9 @@ impl AuthorityMap {
     /// An empty map seeded with `hints`; at most `max_entries` facts are ever kept.
     pub fn new(hints: &RootHints, max_entries: usize) -> AuthorityMap {
         let mut map = AuthorityMap {
-            served: HashTable::new(),
+            served: ProbeTable::new(),
             zone_depths: HashMap::new(),
-            delegations: HashTable::new(),
+            delegations: ProbeTable::new(),
             nameservers: HashMap::new(),
             fingerprints: Fingerprinter::new(),
             entries: 0,
@@ -90,11 +108,49 @@ impl AuthorityMap {
     /// so for a DS question about a zone apex the next enclosing zone the server also
     /// serves is used. `None` when the server is not known to serve any enclosing zone.
     pub fn bailiwick<'q>(&self, server: IpAddr, qname: &'q [u8], qtype: u16) -> Option<&'q [u8]> {
-        let depths = *self.zone_depths.get(&server)?;
-        let mut enclosing = suffixes(qname)
-            .zip((0..=label_count(qname)).rev())
-            .filter(|(zone, depth)| depths.contains(*depth) && self.serves(server, zone))
-            .map(|(zone, _)| zone);
+        self.bailiwick_planned(&self.plan_bailiwick(server, qname), qname, qtype)
+    }
+
+    /// The first step of [`AuthorityMap::bailiwick`], for a caller with other work to do
+    /// before the answer is needed: fingerprints the facts the lookup will probe and starts
+    /// loading them, so that [`AuthorityMap::bailiwick_planned`] finds them in cache.
+    pub fn plan_bailiwick(&self, server: IpAddr, qname: &[u8]) -> BailiwickPlan {
+        let mut plan = BailiwickPlan {
+            server,
+            facts: [(Fingerprint::VACANT, 0); PLANNED_FACTS],
+            planned: 0,
+            more: false,
+        };
+        let mut zones = self.candidate_zones(server, qname);
+        for (fact, zone) in plan.facts.iter_mut().zip(zones.by_ref()) {
+            let fingerprint = self.server_zone(server, zone);
+            self.served.prefetch(fingerprint);
+            *fact = (fingerprint, qname.len() - zone.len());
+            plan.planned += 1;
+        }
+        plan.more = zones.next().is_some();
+        plan
+    }
+
+    /// The bailiwick of an answer about `qname` by the plan made for it (with the same
+    /// `qname`) by [`AuthorityMap::plan_bailiwick`].
+    pub fn bailiwick_planned<'q>(
+        &self,
+        plan: &BailiwickPlan,
+        qname: &'q [u8],
+        qtype: u16,
+    ) -> Option<&'q [u8]> {
+        let planned = plan.facts[..plan.planned]
+            .iter()
+            .filter(|(fact, _)| self.served.contains(*fact))
+            .filter_map(|&(_, start)| qname.get(start..));
+        let unplanned = plan
+            .more
+            .then(|| self.candidate_zones(plan.server, qname).skip(PLANNED_FACTS))
+            .into_iter()
+            .flatten()
+            .filter(|zone| self.serves(plan.server, zone));
+        let mut enclosing = planned.chain(unplanned);
         let deepest = enclosing.next()?;
         if qtype == dnsledger_wire::rtype::DS && deepest.len() == qname.len() {
             return enclosing.next().or(Some(deepest));
@@ -102,17 +158,31 @@ impl AuthorityMap {
         Some(deepest)
     }
 
+    /// The names enclosing `qname`, deepest first, at the depths of the zones `server`
+    /// serves: the only ones a bailiwick lookup needs to probe.
+    fn candidate_zones<'q>(
+        &self,
+        server: IpAddr,
+        qname: &'q [u8],
+    ) -> impl Iterator<Item = &'q [u8]> {
+        let depths = self.zone_depths.get(&server).copied().unwrap_or_default();
+        suffixes(qname)
+            .zip((0..=label_count(qname)).rev())
+            .filter(move |(_, depth)| depths.contains(*depth))
+            .map(|(zone, _)| zone)
+    }
+
     fn serves(&self, server: IpAddr, zone: &[u8]) -> bool {
-        contains(&self.served, self.server_zone(server, zone))
+        self.served.contains(self.server_zone(server, zone))
     }
 
     /// Records that `nameserver` (the target of an accepted NS RRset) serves `zone`.
     pub fn learn_nameserver(&mut self, zone: &[u8], nameserver: &[u8]) {
         let fact = self.fingerprints.of(&[zone, nameserver]);
-        if contains(&self.delegations, fact) || !self.reserve() {
+        if self.delegations.contains(fact) || !self.reserve() {
             return;
         }
-        insert(&mut self.delegations, fact);
+        self.delegations.insert(fact);
         let facts = self.nameservers.entry_ref(nameserver).or_default();
         facts.zones.extend_from_slice(zone);
         let addresses = facts.addresses.clone();
@@ -149,8 +219,8 @@ impl AuthorityMap {
 
     fn mark_served(&mut self, server: IpAddr, zone: &[u8]) {
         let fact = self.server_zone(server, zone);
-        if !contains(&self.served, fact) && self.reserve() {
-            insert(&mut self.served, fact);
+        if !self.served.contains(fact) && self.reserve() {
+            self.served.insert(fact);
             self.zone_depths
                 .entry(server)
                 .or_default()
@@ -186,16 +256,6 @@ impl AuthorityMap {
     pub fn is_empty(&self) -> bool {
         self.entries == 0
     }
-}
-
-fn contains(facts: &HashTable<Fingerprint>, fact: Fingerprint) -> bool {
-    facts
-        .find(fact.table_hash(), |held| *held == fact)
-        .is_some()
-}
-
-fn insert(facts: &mut HashTable<Fingerprint>, fact: Fingerprint) {
-    facts.insert_unique(fact.table_hash(), fact, |held| held.table_hash());
 }
 
 /// Every enclosing name of a canonical wire name, deepest (the name itself) first, root last.

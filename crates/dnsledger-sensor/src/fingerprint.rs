@@ -20,8 +20,14 @@ use siphasher::sip128::{Hasher128, SipHasher13};
 pub(crate) struct Fingerprint(u128);
 
 impl Fingerprint {
-    /// A placeholder where a slot holds no key (the holder marks vacancy otherwise).
-    pub(crate) const ZERO: Fingerprint = Fingerprint(0);
+    /// Marks a free slot of a [`crate::probe_table::ProbeTable`]; no key has it.
+    pub(crate) const VACANT: Fingerprint = Fingerprint(0);
+
+    /// A hash output as a fingerprint: 0 is taken as 1, so that no key has the vacant
+    /// fingerprint (it makes outputs 0 and 1 collide, one pair among 2^128 values).
+    fn from_output(output: u128) -> Fingerprint {
+        Fingerprint(output.max(1))
+    }
 
     /// The hash a table places the key by: bits of the fingerprint itself, already uniform.
     pub(crate) fn table_hash(self) -> u64 {
@@ -55,7 +61,7 @@ impl Fingerprinter {
         for part in parts {
             hasher.write(part);
         }
-        Fingerprint(hasher.finish128().as_u128())
+        Fingerprint::from_output(hasher.finish128().as_u128())
     }
 }
 
@@ -91,6 +97,12 @@ mod tests {
             fingerprints.of(&[b"example"]),
             fingerprints.of(&[b"examplf"])
         );
+    }
+
+    #[test]
+    fn no_output_gives_the_vacant_fingerprint() {
+        assert_ne!(Fingerprint::from_output(0), Fingerprint::VACANT);
+        assert_eq!(Fingerprint::from_output(7), Fingerprint(7));
     }
 
     #[test]

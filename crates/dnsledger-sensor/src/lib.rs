@@ -39,6 +39,7 @@ mod fingerprint;
 mod hints;
 pub mod live;
 pub mod pair;
+mod probe_table;
 mod rrsets;
 pub mod scope;
 mod stats;
@@ -51,7 +52,7 @@ use dnsledger_rrset::{ObservationSink, RRset, SinkError};
 use dnsledger_wire::{opcode, rcode, rtype, Header, Message, WireError};
 
 pub use aggregate::{Aggregator, RRsetFingerprint};
-pub use authority::AuthorityMap;
+pub use authority::{AuthorityMap, BailiwickPlan};
 pub use dnsledger_rrset as model;
 pub use hints::{HintsError, RootHints};
 pub use pair::{PairKey, PairKeyRef, Pairing, PendingQuery, QueryOutcome};
@@ -451,18 +452,23 @@ impl<S: ObservationSink> Sensor<S> {
 
     fn use_response(&mut self, response: &PairedResponse<'_, '_>) {
         let client_side = matches!(response.zone, ZoneSource::ClientSide);
+        // Planned before the records are read, so that the facts the bailiwick lookup
+        // probes (cache misses, in a large map) arrive meanwhile.
+        let plan = match response.zone {
+            ZoneSource::Learned { server } => {
+                Some(self.authority.plan_bailiwick(server, response.qname))
+            }
+            _ => None,
+        };
+        let loaded = self.splitter.load(response.message, response.qname);
         let bailiwick = match client_side {
             true => None,
-            false => match self.bailiwick(response) {
+            false => match self.bailiwick(response, plan.as_ref()) {
                 Some(zone) => Some(zone),
                 None => return,
             },
         };
-        if self
-            .splitter
-            .load(response.message, response.qname)
-            .is_err()
-        {
+        if loaded.is_err() {
             self.stats.responses_dropped_malformed_records += 1;
             return;
         }
@@ -481,12 +487,20 @@ impl<S: ObservationSink> Sensor<S> {
     }
 
     /// The zone whose data a resolver-side response may carry: a suffix of the qname, so it
-    /// borrows the response, not the sensor. `None` (counted) when there is none.
-    fn bailiwick<'q>(&mut self, response: &PairedResponse<'q, '_>) -> Option<&'q [u8]> {
+    /// borrows the response, not the sensor. `None` (counted) when there is none. `plan` is
+    /// the lookup planned for a learned zone.
+    fn bailiwick<'q>(
+        &mut self,
+        response: &PairedResponse<'q, '_>,
+        plan: Option<&BailiwickPlan>,
+    ) -> Option<&'q [u8]> {
         let (qname, qtype) = (response.qname, response.qtype);
         let (zone, counter) = match response.zone {
             ZoneSource::Learned { server } => (
-                self.authority.bailiwick(server, qname, qtype),
+                match plan {
+                    Some(plan) => self.authority.bailiwick_planned(plan, qname, qtype),
+                    None => self.authority.bailiwick(server, qname, qtype),
+                },
                 &mut self.stats.responses_dropped_unknown_server,
             ),
             // The reported zone must enclose the question; its canonical form is then the

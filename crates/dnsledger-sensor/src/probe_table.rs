@@ -1,0 +1,180 @@
+//! Open addressing with linear probing over one array of slots keyed by fingerprint: the
+//! layout of the sensor's large tables (aggregation rows, authority facts).
+//!
+//! Why not a general hash table: a lookup there reads a control byte group and then the
+//! bucket, two cache misses in a table larger than the caches; here the slot a probe starts
+//! at is computed from the fingerprint alone, so a lookup is one miss (its neighbours follow
+//! in the same or the next line), and the caller can prefetch that slot as soon as it knows
+//! the fingerprint ([`ProbeTable::prefetch`]), so that several misses overlap. At most
+//! three quarters of the slots are taken, which keeps the runs a probe walks short.
+
+use dnsledger_rrset::prefetch;
+
+use crate::fingerprint::Fingerprint;
+
+/// What a [`ProbeTable`] holds: a fingerprint and whatever goes with it; slots whose
+/// fingerprint is [`Fingerprint::VACANT`] are free.
+pub(crate) trait Slot {
+    const VACANT: Self;
+    fn fingerprint(&self) -> Fingerprint;
+}
+
+impl Slot for Fingerprint {
+    const VACANT: Fingerprint = Fingerprint::VACANT;
+    fn fingerprint(&self) -> Fingerprint {
+        *self
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct ProbeTable<T> {
+    /// A power of two of slots.
+    slots: Vec<T>,
+    len: usize,
+}
+
+const INITIAL_SLOTS: usize = 1024;
+
+impl<T: Slot + Clone> ProbeTable<T> {
+    pub(crate) fn new() -> ProbeTable<T> {
+        ProbeTable {
+            slots: vec![T::VACANT; INITIAL_SLOTS],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn home(&self, fingerprint: Fingerprint) -> usize {
+        fingerprint.table_hash() as usize & (self.slots.len() - 1)
+    }
+
+    /// Starts loading the slot where the probe for `fingerprint` begins.
+    pub(crate) fn prefetch(&self, fingerprint: Fingerprint) {
+        prefetch(&self.slots[self.home(fingerprint)]);
+    }
+
+    /// The first slot holding `fingerprint` that `accept` accepts; `accept` sees every slot
+    /// holding it until then, in probe order.
+    pub(crate) fn find_mut(
+        &mut self,
+        fingerprint: Fingerprint,
+        accept: impl FnMut(&T) -> bool,
+    ) -> Option<&mut T> {
+        let at = self.position(fingerprint, accept)?;
+        Some(&mut self.slots[at])
+    }
+
+    pub(crate) fn contains(&self, fingerprint: Fingerprint) -> bool {
+        self.position(fingerprint, |_| true).is_some()
+    }
+
+    fn position(
+        &self,
+        fingerprint: Fingerprint,
+        mut accept: impl FnMut(&T) -> bool,
+    ) -> Option<usize> {
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(fingerprint);
+        loop {
+            let held = self.slots[at].fingerprint();
+            if held == Fingerprint::VACANT {
+                return None;
+            }
+            if held == fingerprint && accept(&self.slots[at]) {
+                return Some(at);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Adds `slot`, which no lookup has found (several slots may share a fingerprint).
+    pub(crate) fn insert(&mut self, slot: T) {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        self.place(slot);
+        self.len += 1;
+    }
+
+    fn place(&mut self, slot: T) {
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(slot.fingerprint());
+        while self.slots[at].fingerprint() != Fingerprint::VACANT {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = slot;
+    }
+
+    fn grow(&mut self) {
+        let doubled = vec![T::VACANT; self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, doubled);
+        for slot in old {
+            if slot.fingerprint() != Fingerprint::VACANT {
+                self.place(slot);
+            }
+        }
+    }
+
+    /// Takes every slot out, leaving the table empty with its capacity.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        self.len = 0;
+        self.slots
+            .iter_mut()
+            .filter(|slot| slot.fingerprint() != Fingerprint::VACANT)
+            .map(|slot| std::mem::replace(slot, T::VACANT))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::Fingerprinter;
+
+    /// A slot with a payload, several of which may share a fingerprint.
+    #[derive(Clone, Debug)]
+    struct Tagged(Fingerprint, u32);
+
+    impl Slot for Tagged {
+        const VACANT: Tagged = Tagged(Fingerprint::VACANT, 0);
+        fn fingerprint(&self) -> Fingerprint {
+            self.0
+        }
+    }
+
+    #[test]
+    fn slots_are_found_through_growth_with_their_twins_and_drained_once() {
+        let fingerprints = Fingerprinter::new();
+        let keys: Vec<Fingerprint> = (0..5_000u32)
+            .map(|key| fingerprints.of(&[&key.to_be_bytes()]))
+            .collect();
+        let mut table = ProbeTable::new();
+        for (tag, &key) in keys.iter().enumerate() {
+            assert!(table.find_mut(key, |_| true).is_none());
+            table.insert(Tagged(key, tag as u32));
+            table.insert(Tagged(key, tag as u32 + 1_000_000));
+        }
+        assert_eq!(table.len(), 2 * keys.len());
+        assert!(table.slots.len() * 3 >= table.len() * 4, "grown past 3/4");
+        for (tag, &key) in keys.iter().enumerate() {
+            // Twins come in no particular order (growth may swap them): `accept` sees each
+            // until the one it takes.
+            let mut seen = Vec::new();
+            let twin = table.find_mut(key, |slot| {
+                seen.push(slot.1);
+                slot.1 >= 1_000_000
+            });
+            assert_eq!(twin.map(|slot| slot.1), Some(tag as u32 + 1_000_000));
+            assert_eq!(seen.last(), Some(&(tag as u32 + 1_000_000)));
+            assert!(seen.iter().all(|&held| held % 1_000_000 == tag as u32));
+        }
+        let mut drained: Vec<u32> = table.drain().map(|slot| slot.1).collect();
+        drained.sort_unstable();
+        assert_eq!(drained.len(), 2 * keys.len());
+        assert_eq!(drained[..3], [0, 1, 2]);
+        assert_eq!((table.len(), table.drain().count()), (0, 0));
+        assert!(!table.contains(keys[0]));
+    }
+}
