@@ -6,6 +6,7 @@
 //! the addresses. An address serves a zone once both halves are known, in either order.
 
 use std::net::IpAddr;
+use std::ops::Range;
 
 use hashbrown::HashMap;
 
@@ -40,6 +41,17 @@ pub struct AuthorityMap {
     entries: usize,
     max_entries: usize,
     refused: u64,
+    /// The facts a delegation being learned may add, fingerprinted and prefetched ahead
+    /// (reused; see [`AuthorityMap::learn_delegation`]).
+    planned: DelegationPlan,
+}
+
+/// For each target of an NS RRset: the fact "it serves the zone", and the range of
+/// `served` holding the facts "its address serves the zone", one per address known.
+#[derive(Debug, Default)]
+struct DelegationPlan {
+    targets: Vec<(Fingerprint, Range<usize>)>,
+    served: Vec<(IpAddr, Fingerprint)>,
 }
 
 /// Facts a bailiwick lookup fingerprints and prefetches ahead: servers serve zones at one
@@ -93,6 +105,7 @@ impl AuthorityMap {
             entries: 0,
             max_entries,
             refused: 0,
+            planned: DelegationPlan::default(),
         };
         for (zone, nameserver) in &hints.delegations {
             map.learn_nameserver(zone.as_wire(), nameserver.as_wire());
@@ -178,16 +191,67 @@ impl AuthorityMap {
 
     /// Records that `nameserver` (the target of an accepted NS RRset) serves `zone`.
     pub fn learn_nameserver(&mut self, zone: &[u8], nameserver: &[u8]) {
-        let fact = self.fingerprints.of(&[zone, nameserver]);
+        self.learn_delegation(zone, std::iter::once(nameserver));
+    }
+
+    /// Records that each of `nameservers` (the targets of an accepted NS RRset) serves
+    /// `zone`. Every fact it may add is fingerprinted and prefetched first, so that the
+    /// cache misses of their probes overlap.
+    pub fn learn_delegation<'n>(
+        &mut self,
+        zone: &[u8],
+        nameservers: impl Iterator<Item = &'n [u8]> + Clone,
+    ) {
+        let mut plan = std::mem::take(&mut self.planned);
+        self.plan_delegation(zone, nameservers.clone(), &mut plan);
+        for (nameserver, (fact, served)) in nameservers.zip(&plan.targets) {
+            self.learn_planned_nameserver(zone, nameserver, *fact, &plan.served[served.clone()]);
+        }
+        self.planned = plan;
+    }
+
+    fn plan_delegation<'n>(
+        &self,
+        zone: &[u8],
+        nameservers: impl Iterator<Item = &'n [u8]>,
+        plan: &mut DelegationPlan,
+    ) {
+        plan.targets.clear();
+        plan.served.clear();
+        for nameserver in nameservers {
+            let fact = self.fingerprints.of(&[zone, nameserver]);
+            self.delegations.prefetch(fact);
+            let start = plan.served.len();
+            let addresses = self
+                .nameservers
+                .get(nameserver)
+                .map(|known| &known.addresses);
+            for &addr in addresses.into_iter().flatten() {
+                let served = self.server_zone(addr, zone);
+                self.served.prefetch(served);
+                plan.served.push((addr, served));
+            }
+            plan.targets.push((fact, start..plan.served.len()));
+        }
+    }
+
+    /// Records that `nameserver` serves `zone`, `fact` being its fingerprint and `served`
+    /// the facts of its addresses known now (both from [`AuthorityMap::plan_delegation`]).
+    fn learn_planned_nameserver(
+        &mut self,
+        zone: &[u8],
+        nameserver: &[u8],
+        fact: Fingerprint,
+        served: &[(IpAddr, Fingerprint)],
+    ) {
         if self.delegations.contains(fact) || !self.reserve() {
             return;
         }
         self.delegations.insert(fact);
         let facts = self.nameservers.entry_ref(nameserver).or_default();
         facts.zones.extend_from_slice(zone);
-        let addresses = facts.addresses.clone();
-        for addr in addresses {
-            self.mark_served(addr, zone);
+        for &(addr, served) in served {
+            self.mark_served(addr, zone, served);
         }
     }
 
@@ -213,12 +277,12 @@ impl AuthorityMap {
         facts.addresses.push(addr);
         let zones = facts.zones.clone();
         for zone in wire_names(&zones) {
-            self.mark_served(addr, zone);
+            self.mark_served(addr, zone, self.server_zone(addr, zone));
         }
     }
 
-    fn mark_served(&mut self, server: IpAddr, zone: &[u8]) {
-        let fact = self.server_zone(server, zone);
+    /// Records that `server` serves `zone`, `fact` being its fingerprint.
+    fn mark_served(&mut self, server: IpAddr, zone: &[u8], fact: Fingerprint) {
         if !self.served.contains(fact) && self.reserve() {
             self.served.insert(fact);
             self.zone_depths

@@ -675,9 +675,7 @@ impl<S: ObservationSink> Sensor<S> {
 
 /// Learns that the targets of an accepted NS RRset serve its owner.
 fn learn_nameservers(authority: &mut AuthorityMap, rrset: &SplitRRset<'_>) {
-    for target in rrset.rdata() {
-        authority.learn_nameserver(rrset.owner, target);
-    }
+    authority.learn_delegation(rrset.owner, rrset.rdata());
 }
 
 /// The address in A or AAAA rdata.

@@ -50,7 +50,7 @@ pub struct SplitRRset<'a> {
 
 impl<'a> SplitRRset<'a> {
     /// The distinct rdata, sorted bytewise (an RR repeated in two sections counts once).
-    pub fn rdata(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+    pub fn rdata(&self) -> impl Iterator<Item = &'a [u8]> + Clone + use<'a> {
         let bytes = self.bytes;
         let mut previous: Option<&[u8]> = None;
         self.records.iter().filter_map(move |span| {
