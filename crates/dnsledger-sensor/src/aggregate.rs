@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use dnsledger_rrset::{EncodedObservation, Observation, Seen};
+use dnsledger_rrset::{prefetch, EncodedObservation, Observation, Seen};
 
 use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::probe_table::{ProbeTable, Slot};
@@ -194,14 +194,17 @@ impl Aggregator {
         let mut rows: Vec<([u64; 2], Range<usize>, Seen)> = self
             .rows
             .drain()
-            .map(|row| {
-                (
-                    sort_prefix(&identities[row.identity.clone()]),
-                    row.identity,
-                    row.seen,
-                )
-            })
+            .map(|row| ([0; 2], row.identity, row.seen))
             .collect();
+        // The table's order is no order in the identity buffer: each identity is a cache
+        // miss, prefetched a few rows ahead.
+        for index in 0..rows.len() {
+            if let Some((_, ahead, _)) = rows.get(index + IDENTITIES_PREFETCHED_AHEAD) {
+                prefetch(&identities[ahead.start]);
+            }
+            let (prefix, identity, _) = &mut rows[index];
+            *prefix = sort_prefix(&identities[identity.clone()]);
+        }
         rows.sort_unstable_by(|(prefix_a, a, seen_a), (prefix_b, b, seen_b)| {
             prefix_a.cmp(prefix_b).then_with(|| {
                 identities[a.clone()]
@@ -224,12 +227,20 @@ impl Aggregator {
     }
 }
 
+/// How many rows ahead a flush prefetches the identities it reads.
+const IDENTITIES_PREFETCHED_AHEAD: usize = 8;
+
 /// The first 16 bytes of `bytes` (zero bytes past its end) as two big-endian integers: two
 /// byte strings whose prefixes differ compare as their prefixes do.
 fn sort_prefix(bytes: &[u8]) -> [u64; 2] {
-    let mut prefix = [0u8; 16];
-    let len = bytes.len().min(16);
-    prefix[..len].copy_from_slice(&bytes[..len]);
+    let prefix: [u8; 16] = match bytes.first_chunk() {
+        Some(first) => *first,
+        None => {
+            let mut padded = [0u8; 16];
+            padded[..bytes.len()].copy_from_slice(bytes);
+            padded
+        }
+    };
     let value = u128::from_be_bytes(prefix);
     // Two halves rather than one u128, whose 16-byte alignment would keep the sorted rows
     // from being collected in place.
