@@ -130,7 +130,7 @@ pub(crate) struct KnownCache {
     current: HashSet<u128, FingerprintHash>,
     previous: HashSet<u128, FingerprintHash>,
     generation: usize,
-    hasher: SipHasher13,
+    key: [u64; 2],
 }
 
 impl KnownCache {
@@ -140,12 +140,12 @@ impl KnownCache {
             current: HashSet::default(),
             previous: HashSet::default(),
             generation: (capacity / 2).max(1),
-            hasher: SipHasher13::new_with_keys(random.hash_one(0u8), random.hash_one(1u8)),
+            key: [random.hash_one(0u8), random.hash_one(1u8)],
         }
     }
 
     fn fingerprint(&self, key: &[u8]) -> u128 {
-        let mut hasher = self.hasher;
+        let mut hasher = SipHasher13::new_with_keys(self.key[0], self.key[1]);
         hasher.write(key);
         hasher.finish128().as_u128()
     }
