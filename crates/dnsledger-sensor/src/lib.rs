@@ -220,6 +220,14 @@ enum ZoneSource<'z> {
     ClientSide,
 }
 
+/// A response's [`ZoneSource`] once the response is used: a learned zone with its lookup
+/// planned ahead ([`AuthorityMap::plan_bailiwick`]).
+enum ZonePlan<'z> {
+    Learned(BailiwickPlan),
+    Reported(&'z [u8]),
+    ClientSide,
+}
+
 /// A response that may be used: paired with its query (or, for a resolver's own answer to
 /// a client, in no need of pairing), ready for the hardening checks.
 struct PairedResponse<'m, 'p> {
@@ -451,19 +459,20 @@ impl<S: ObservationSink> Sensor<S> {
     }
 
     fn use_response(&mut self, response: &PairedResponse<'_, '_>) {
-        let client_side = matches!(response.zone, ZoneSource::ClientSide);
         // Planned before the records are read, so that the facts the bailiwick lookup
         // probes (cache misses, in a large map) arrive meanwhile.
         let plan = match response.zone {
             ZoneSource::Learned { server } => {
-                Some(self.authority.plan_bailiwick(server, response.qname))
+                ZonePlan::Learned(self.authority.plan_bailiwick(server, response.qname))
             }
-            _ => None,
+            ZoneSource::Reported(zone) => ZonePlan::Reported(zone),
+            ZoneSource::ClientSide => ZonePlan::ClientSide,
         };
         let loaded = self.splitter.load(response.message, response.qname);
+        let client_side = matches!(plan, ZonePlan::ClientSide);
         let bailiwick = match client_side {
             true => None,
-            false => match self.bailiwick(response, plan.as_ref()) {
+            false => match self.bailiwick(response, &plan) {
                 Some(zone) => Some(zone),
                 None => return,
             },
@@ -487,29 +496,25 @@ impl<S: ObservationSink> Sensor<S> {
     }
 
     /// The zone whose data a resolver-side response may carry: a suffix of the qname, so it
-    /// borrows the response, not the sensor. `None` (counted) when there is none. `plan` is
-    /// the lookup planned for a learned zone.
+    /// borrows the response, not the sensor. `None` (counted) when there is none.
     fn bailiwick<'q>(
         &mut self,
         response: &PairedResponse<'q, '_>,
-        plan: Option<&BailiwickPlan>,
+        plan: &ZonePlan<'_>,
     ) -> Option<&'q [u8]> {
         let (qname, qtype) = (response.qname, response.qtype);
-        let (zone, counter) = match response.zone {
-            ZoneSource::Learned { server } => (
-                match plan {
-                    Some(plan) => self.authority.bailiwick_planned(plan, qname, qtype),
-                    None => self.authority.bailiwick(server, qname, qtype),
-                },
+        let (zone, counter) = match plan {
+            ZonePlan::Learned(plan) => (
+                self.authority.bailiwick_planned(plan, qname, qtype),
                 &mut self.stats.responses_dropped_unknown_server,
             ),
             // The reported zone must enclose the question; its canonical form is then the
             // qname's suffix of the same labels.
-            ZoneSource::Reported(zone) => (
+            ZonePlan::Reported(zone) => (
                 authority::suffixes(qname).find(|suffix| suffix.eq_ignore_ascii_case(zone)),
                 &mut self.stats.responses_dropped_qname_outside_zone,
             ),
-            ZoneSource::ClientSide => return None,
+            ZonePlan::ClientSide => return None,
         };
         if zone.is_none() {
             *counter += 1;
