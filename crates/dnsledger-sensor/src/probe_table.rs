@@ -28,9 +28,11 @@ impl Slot for Fingerprint {
 
 #[derive(Debug)]
 pub(crate) struct ProbeTable<T> {
-    /// A power of two of slots.
+    /// A power of two of slots, or none until the first insert.
     slots: Vec<T>,
     len: usize,
+    /// The slots the first insert allocates.
+    room: usize,
 }
 
 const INITIAL_SLOTS: usize = 1024;
@@ -38,8 +40,9 @@ const INITIAL_SLOTS: usize = 1024;
 impl<T: Slot + Clone> ProbeTable<T> {
     pub(crate) fn new() -> ProbeTable<T> {
         ProbeTable {
-            slots: vec![T::VACANT; INITIAL_SLOTS],
+            slots: Vec::new(),
             len: 0,
+            room: INITIAL_SLOTS,
         }
     }
 
@@ -47,13 +50,16 @@ impl<T: Slot + Clone> ProbeTable<T> {
         self.len
     }
 
+    /// Where the probe for `fingerprint` begins (0 while there are no slots).
     fn home(&self, fingerprint: Fingerprint) -> usize {
-        fingerprint.table_hash() as usize & (self.slots.len() - 1)
+        fingerprint.table_hash() as usize & self.slots.len().saturating_sub(1)
     }
 
     /// Starts loading the slot where the probe for `fingerprint` begins.
     pub(crate) fn prefetch(&self, fingerprint: Fingerprint) {
-        prefetch(&self.slots[self.home(fingerprint)]);
+        if let Some(slot) = self.slots.get(self.home(fingerprint)) {
+            prefetch(slot);
+        }
     }
 
     /// The first slot holding `fingerprint` that `accept` accepts; `accept` sees every slot
@@ -76,6 +82,9 @@ impl<T: Slot + Clone> ProbeTable<T> {
         fingerprint: Fingerprint,
         mut accept: impl FnMut(&T) -> bool,
     ) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
         let mask = self.slots.len() - 1;
         let mut at = self.home(fingerprint);
         loop {
@@ -92,6 +101,9 @@ impl<T: Slot + Clone> ProbeTable<T> {
 
     /// Adds `slot`, which no lookup has found (several slots may share a fingerprint).
     pub(crate) fn insert(&mut self, slot: T) {
+        if self.slots.is_empty() {
+            self.slots = vec![T::VACANT; self.room];
+        }
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
@@ -118,14 +130,26 @@ impl<T: Slot + Clone> ProbeTable<T> {
         }
     }
 
-    /// Takes every slot out, leaving the table empty with its capacity.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+    /// Takes every slot out, leaving the table empty; its next insert makes room for as
+    /// many as it held. A live sensor drains once a second: a burst must not leave it
+    /// walking (and holding) a table sized for the burst at every flush after; and the
+    /// last drain of a capture allocates nothing.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> + use<T> {
+        self.room = slots_for(self.len);
         self.len = 0;
-        self.slots
-            .iter_mut()
+        std::mem::take(&mut self.slots)
+            .into_iter()
             .filter(|slot| slot.fingerprint() != Fingerprint::VACANT)
-            .map(|slot| std::mem::replace(slot, T::VACANT))
     }
+}
+
+/// The fewest slots (a power of two, at least [`INITIAL_SLOTS`]) that hold `len` at most
+/// three quarters full.
+fn slots_for(len: usize) -> usize {
+    len.saturating_mul(4)
+        .div_ceil(3)
+        .next_power_of_two()
+        .max(INITIAL_SLOTS)
 }
 
 #[cfg(test)]
@@ -176,5 +200,29 @@ mod tests {
         assert_eq!(drained[..3], [0, 1, 2]);
         assert_eq!((table.len(), table.drain().count()), (0, 0));
         assert!(!table.contains(keys[0]));
+        table.prefetch(keys[0]);
+        assert_eq!(table.room, INITIAL_SLOTS, "an empty drain shrinks it back");
+    }
+
+    #[test]
+    fn a_drain_leaves_room_for_as_many_as_were_held() {
+        let fingerprints = Fingerprinter::new();
+        let mut table = ProbeTable::new();
+        for key in 0..10_000u32 {
+            table.insert(fingerprints.of(&[&key.to_be_bytes()]));
+        }
+        assert_eq!(table.slots.len(), 16_384);
+        assert_eq!(table.drain().count(), 10_000);
+        assert!(
+            table.slots.is_empty(),
+            "nothing allocated until the next insert"
+        );
+        table.insert(fingerprints.of(&[b"one"]));
+        assert_eq!(table.slots.len(), 16_384, "room for the same load again");
+        assert_eq!(table.drain().count(), 1);
+        table.insert(fingerprints.of(&[b"two"]));
+        assert_eq!(table.slots.len(), INITIAL_SLOTS);
+        assert_eq!(slots_for(768), 1024);
+        assert_eq!(slots_for(769), 2048);
     }
 }
