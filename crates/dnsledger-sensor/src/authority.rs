@@ -47,12 +47,17 @@ pub struct AuthorityMap {
 }
 
 /// For each target of an NS RRset: the fact "it serves the zone", and the range of
-/// `served` holding the facts "its address serves the zone", one per address known.
+/// `served` holding the facts "its address serves the zone", one per address known (`None`
+/// past [`MAX_PLANNED_SERVED`] of them: a hostile delegation to names with thousands of
+/// addresses each is learned without a plan, not with a plan of millions of facts).
 #[derive(Debug, Default)]
 struct DelegationPlan {
-    targets: Vec<(Fingerprint, Range<usize>)>,
+    targets: Vec<(Fingerprint, Option<Range<usize>>)>,
     served: Vec<(IpAddr, Fingerprint)>,
 }
+
+/// The "address serves zone" facts one delegation plans at most.
+const MAX_PLANNED_SERVED: usize = 256;
 
 /// Facts a bailiwick lookup fingerprints and prefetches ahead: servers serve zones at one
 /// or two depths, so four cover nearly every lookup; the rest are probed without a plan.
@@ -205,7 +210,8 @@ impl AuthorityMap {
         let mut plan = std::mem::take(&mut self.planned);
         self.plan_delegation(zone, nameservers.clone(), &mut plan);
         for (nameserver, (fact, served)) in nameservers.zip(&plan.targets) {
-            self.learn_planned_nameserver(zone, nameserver, *fact, &plan.served[served.clone()]);
+            let served = served.clone().map(|range| &plan.served[range]);
+            self.learn_planned_nameserver(zone, nameserver, *fact, served);
         }
         self.planned = plan;
     }
@@ -222,27 +228,32 @@ impl AuthorityMap {
             let fact = self.fingerprints.of(&[zone, nameserver]);
             self.delegations.prefetch(fact);
             let start = plan.served.len();
-            let addresses = self
+            let addresses: &[IpAddr] = self
                 .nameservers
                 .get(nameserver)
-                .map(|known| &known.addresses);
-            for &addr in addresses.into_iter().flatten() {
+                .map_or(&[], |known| &known.addresses);
+            if start + addresses.len() > MAX_PLANNED_SERVED {
+                plan.targets.push((fact, None));
+                continue;
+            }
+            for &addr in addresses {
                 let served = self.server_zone(addr, zone);
                 self.served.prefetch(served);
                 plan.served.push((addr, served));
             }
-            plan.targets.push((fact, start..plan.served.len()));
+            plan.targets.push((fact, Some(start..plan.served.len())));
         }
     }
 
     /// Records that `nameserver` serves `zone`, `fact` being its fingerprint and `served`
-    /// the facts of its addresses known now (both from [`AuthorityMap::plan_delegation`]).
+    /// the facts of its addresses known now, when they were planned (both from
+    /// [`AuthorityMap::plan_delegation`]).
     fn learn_planned_nameserver(
         &mut self,
         zone: &[u8],
         nameserver: &[u8],
         fact: Fingerprint,
-        served: &[(IpAddr, Fingerprint)],
+        served: Option<&[(IpAddr, Fingerprint)]>,
     ) {
         if self.delegations.contains(fact) || !self.reserve() {
             return;
@@ -250,8 +261,17 @@ impl AuthorityMap {
         self.delegations.insert(fact);
         let facts = self.nameservers.entry_ref(nameserver).or_default();
         facts.zones.extend_from_slice(zone);
-        for &(addr, served) in served {
-            self.mark_served(addr, zone, served);
+        match served {
+            Some(served) => {
+                for &(addr, served) in served {
+                    self.mark_served(addr, zone, served);
+                }
+            }
+            None => {
+                for addr in facts.addresses.clone() {
+                    self.mark_served(addr, zone, self.server_zone(addr, zone));
+                }
+            }
         }
     }
 
@@ -490,6 +510,26 @@ mod tests {
             bailiwick_text(&map, "127.0.0.20", "example.org.", rtype::A),
             None
         );
+    }
+
+    #[test]
+    fn a_delegation_to_a_name_server_with_hundreds_of_addresses_is_learned_unplanned() {
+        let mut map = testbed_map();
+        let addresses: Vec<IpAddr> = (0..300u16)
+            .map(|i| IpAddr::from([10, 9, (i >> 8) as u8, i as u8]))
+            .collect();
+        map.learn_nameserver(&wire("small."), &wire("ns.big."));
+        for &address in &addresses {
+            map.learn_address(&wire("ns.big."), address);
+        }
+        assert!(addresses.len() > MAX_PLANNED_SERVED);
+        map.learn_delegation(&wire("big."), [&wire("ns.big.")[..]].into_iter());
+        for address in [addresses[0], addresses[299]] {
+            let zone = map
+                .bailiwick(address, &wire("www.big."), rtype::A)
+                .map(|zone| NameBuf::from_wire(zone).unwrap().to_text());
+            assert_eq!(zone.as_deref(), Some("big."), "{address}");
+        }
     }
 
     #[test]
