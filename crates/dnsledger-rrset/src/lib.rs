@@ -30,6 +30,7 @@
 mod cof;
 mod cof_read;
 mod counters;
+mod fingerprint;
 mod identity;
 mod prefetch;
 mod seen;
@@ -39,6 +40,7 @@ pub use cof::{CofRecord, CofSink};
 pub use cof_read::{
     cof_name, read_cof_line, rrset_from_text, seen_checked, CofError, CofReject, CofTimes,
 };
+pub use fingerprint::{Fingerprint, Fingerprinter};
 pub use identity::{RRset, RRsetError, RRsetParts};
 pub use prefetch::prefetch;
 pub use seen::{EncodedObservation, Observation, Seen};

@@ -2,9 +2,10 @@
 
 use std::ops::Range;
 
-use dnsledger_rrset::{prefetch, EncodedObservation, Observation, Seen};
+use dnsledger_rrset::{
+    prefetch, EncodedObservation, Fingerprint, Fingerprinter, Observation, Seen,
+};
 
-use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::probe_table::{ProbeTable, Slot};
 
 /// Distinct RRsets seen since the last flush, with their merged statistics.
@@ -19,7 +20,7 @@ use crate::probe_table::{ProbeTable, Slot};
 ///
 /// Layout: rows are found by a keyed 128-bit fingerprint of the RRset's encoding held in
 /// the row itself, next to the statistics, one cache line per row: a probe that finds its
-/// RRset reads that line and nothing else (see [`crate::fingerprint`] for why equal
+/// RRset reads that line and nothing else (see [`dnsledger_rrset::Fingerprinter`] for why equal
 /// fingerprints may be taken for equal RRsets). A caller that knows several RRsets ahead
 /// fingerprints them first and prefetches their rows ([`Aggregator::prefetch`]), so that
 /// their cache misses overlap. The identities, needed only for the output, are appended to

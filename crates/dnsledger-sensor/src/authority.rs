@@ -10,7 +10,9 @@ use std::ops::Range;
 
 use hashbrown::HashMap;
 
-use crate::fingerprint::{address_bytes, Fingerprint, Fingerprinter};
+use dnsledger_rrset::{Fingerprint, Fingerprinter};
+
+use crate::fingerprint::address_bytes;
 use crate::probe_table::ProbeTable;
 use crate::RootHints;
 
@@ -20,7 +22,7 @@ type WireName = Box<[u8]>;
 /// The learned "address X serves zone Z" facts, bounded in size.
 ///
 /// Layout, for the two questions asked per response: facts are held as keyed 128-bit
-/// fingerprints of their parts (see [`crate::fingerprint`]) in probe tables
+/// fingerprints of their parts (see [`dnsledger_rrset::Fingerprinter`]) in probe tables
 /// ([`crate::probe_table`]), so a probe compares 16 bytes inline instead of following a
 /// pointer to a name, one cache miss at most; and each address keeps the depths
 /// (label counts) of the zones it serves, so a bailiwick lookup probes only the suffixes of

@@ -10,7 +10,7 @@
 
 use dnsledger_rrset::prefetch;
 
-use crate::fingerprint::Fingerprint;
+use dnsledger_rrset::Fingerprint;
 
 /// What a [`ProbeTable`] holds: a fingerprint and whatever goes with it; slots whose
 /// fingerprint is [`Fingerprint::VACANT`] are free.
@@ -155,7 +155,7 @@ fn slots_for(len: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::Fingerprinter;
+    use dnsledger_rrset::Fingerprinter;
 
     /// A slot with a payload, several of which may share a fingerprint.
     #[derive(Clone, Debug)]

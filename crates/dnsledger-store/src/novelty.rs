@@ -21,11 +21,9 @@
 //! without announcing them: a zone file is a registry's list, not something newly seen.
 
 use hashbrown::{HashMap, HashSet};
-use siphasher::sip128::{Hasher128, SipHasher13};
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
 
-use dnsledger_rrset::{Observation, RRset};
+use dnsledger_rrset::{Fingerprint, Fingerprinter, Observation, RRset};
 use dnsledger_wire::NameBuf;
 use rocksdb::WriteBatch;
 
@@ -120,38 +118,31 @@ impl Novelty {
 /// and names seen recently stay in (a hit in the previous generation is promoted).
 /// Forgetting costs only a point read later, never a wrong answer.
 ///
-/// Keys are held as keyed 128-bit fingerprints (SipHash-1-3 with a 128-bit output, under a
-/// key drawn at random per process), 16 bytes each in line instead of an allocation per
-/// name: a writer at ten million RRsets spent more time hashing, allocating and freeing
-/// the names it cached than writing its rows, and the bound can be millions of names. Two
-/// different keys are taken as one only if their fingerprints collide: about n^2 / 2^129
-/// among n names, 10^-25 for the millions held, and nobody without the key can craft one.
+/// Keys are held as keyed 128-bit fingerprints ([`Fingerprinter`]), 16 bytes each in line
+/// instead of an allocation per name: a writer at ten million RRsets spent more time
+/// hashing, allocating and freeing the names it cached than writing its rows, and the bound
+/// can be millions of names. Two different keys are taken as one only if their fingerprints
+/// collide: about n^2 / 2^129 among n names, 10^-25 for the millions held, and nobody
+/// without the per-process key can craft one.
 pub(crate) struct KnownCache {
-    current: HashSet<u128, FingerprintHash>,
-    previous: HashSet<u128, FingerprintHash>,
+    current: HashSet<Fingerprint>,
+    previous: HashSet<Fingerprint>,
     generation: usize,
-    key: [u64; 2],
+    fingerprints: Fingerprinter,
 }
 
 impl KnownCache {
     pub(crate) fn new(capacity: usize) -> KnownCache {
-        let random = std::hash::RandomState::new();
         KnownCache {
-            current: HashSet::default(),
-            previous: HashSet::default(),
+            current: HashSet::new(),
+            previous: HashSet::new(),
             generation: (capacity / 2).max(1),
-            key: [random.hash_one(0u8), random.hash_one(1u8)],
+            fingerprints: Fingerprinter::new(),
         }
     }
 
-    fn fingerprint(&self, key: &[u8]) -> u128 {
-        let mut hasher = SipHasher13::new_with_keys(self.key[0], self.key[1]);
-        hasher.write(key);
-        hasher.finish128().as_u128()
-    }
-
     fn contains(&mut self, key: &[u8]) -> bool {
-        let fingerprint = self.fingerprint(key);
+        let fingerprint = self.fingerprints.of(&[key]);
         if self.current.contains(&fingerprint) {
             return true;
         }
@@ -163,10 +154,10 @@ impl KnownCache {
     }
 
     fn insert(&mut self, key: &[u8]) {
-        self.insert_fingerprint(self.fingerprint(key));
+        self.insert_fingerprint(self.fingerprints.of(&[key]));
     }
 
-    fn insert_fingerprint(&mut self, fingerprint: u128) {
+    fn insert_fingerprint(&mut self, fingerprint: Fingerprint) {
         if self.current.len() >= self.generation {
             self.previous = std::mem::take(&mut self.current);
         }
@@ -176,35 +167,6 @@ impl KnownCache {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.current.len() + self.previous.len()
-    }
-}
-
-/// Hashes a fingerprint for a table by its low 64 bits, already uniformly random.
-#[derive(Clone, Copy, Debug, Default)]
-struct FingerprintHash;
-
-impl std::hash::BuildHasher for FingerprintHash {
-    type Hasher = FingerprintHasher;
-    fn build_hasher(&self) -> FingerprintHasher {
-        FingerprintHasher(0)
-    }
-}
-
-struct FingerprintHasher(u64);
-
-impl Hasher for FingerprintHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u128(&mut self, fingerprint: u128) {
-        self.0 = fingerprint as u64;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

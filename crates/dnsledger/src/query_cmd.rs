@@ -120,7 +120,8 @@ pub fn run(args: &QueryArgs) -> Result<u8> {
 
 /// Where answers come from: the local store, or a server.
 enum Source {
-    Local(Store),
+    /// Boxed: a store handle is several times the size of a client.
+    Local(Box<Store>),
     Remote(remote::Client),
 }
 
@@ -128,10 +129,10 @@ impl Source {
     fn open(args: &QueryArgs) -> Result<Source> {
         match args.remote.client()? {
             Some(client) => Ok(Source::Remote(client)),
-            None => Ok(Source::Local(
+            None => Ok(Source::Local(Box::new(
                 Store::open(&args.db, Access::ReadOnly)
                     .with_context(|| format!("opening the store {}", args.db.display()))?,
-            )),
+            ))),
         }
     }
 }
