@@ -102,7 +102,7 @@ impl<T: Slot + Clone> ProbeTable<T> {
     /// Adds `slot`, which no lookup has found (several slots may share a fingerprint).
     pub(crate) fn insert(&mut self, slot: T) {
         if self.slots.is_empty() {
-            self.slots = vec![T::VACANT; self.room];
+            self.slots = vacant_slots(self.room);
         }
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
@@ -121,7 +121,7 @@ impl<T: Slot + Clone> ProbeTable<T> {
     }
 
     fn grow(&mut self) {
-        let doubled = vec![T::VACANT; self.slots.len() * 2];
+        let doubled = vacant_slots(self.slots.len() * 2);
         let old = std::mem::replace(&mut self.slots, doubled);
         for slot in old {
             if slot.fingerprint() != Fingerprint::VACANT {
@@ -140,6 +140,35 @@ impl<T: Slot + Clone> ProbeTable<T> {
         std::mem::take(&mut self.slots)
             .into_iter()
             .filter(|slot| slot.fingerprint() != Fingerprint::VACANT)
+    }
+}
+
+/// `len` vacant slots, in huge pages where the kernel has them: the tables are probed at
+/// random over tens of MiB, and with 4 KiB pages nearly every probe (and every prefetch,
+/// which waits for its page walk) missed the TLB as well as the caches.
+fn vacant_slots<T: Slot + Clone>(len: usize) -> Vec<T> {
+    let mut slots = Vec::with_capacity(len);
+    advise_huge_pages(slots.spare_capacity_mut());
+    slots.resize(len, T::VACANT);
+    slots
+}
+
+/// Asks the kernel to back the whole 2 MiB pages inside `memory` with huge pages when they
+/// are first touched (transparent huge pages in `madvise` mode, Debian's default). Only a
+/// hint: where huge pages are off or none is free, the memory is the same in 4 KiB pages.
+fn advise_huge_pages<T>(memory: &mut [std::mem::MaybeUninit<T>]) {
+    const HUGE_PAGE: usize = 2 << 20;
+    let start = memory.as_mut_ptr() as usize;
+    let first = start.next_multiple_of(HUGE_PAGE);
+    let end = (start + std::mem::size_of_val(memory)) / HUGE_PAGE * HUGE_PAGE;
+    if end > first {
+        // SAFETY: the range lies inside `memory`, which this process owns; MADV_HUGEPAGE
+        // neither reads nor writes it and changes no contents, only how later page faults
+        // in it are served. Its result is ignored on purpose: a refusal leaves 4 KiB pages.
+        #[cfg(target_os = "linux")]
+        unsafe {
+            libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
+        }
     }
 }
 
