@@ -357,12 +357,12 @@ impl Store {
             let candidate = &fresh[at].1;
             (candidate.first_seen, candidate.kind, candidate.name)
         });
+        let handle = self.handle(cf::NAMES_NEW);
         let mut seqs = vec![None; fresh.len()];
         let mut seq = next_seq;
         for at in order {
             let candidate = &fresh[at].1;
             if candidate.observed {
-                let handle = self.handle(cf::NAMES_NEW);
                 batch.put_cf(handle, seq.to_be_bytes(), encode_event(candidate));
                 seqs[at] = Some(seq);
                 seq += 1;
