@@ -238,7 +238,8 @@ fn candidates<'a>(
         }
     }
     let mut found: Vec<(Vec<u8>, Candidate<'a>)> = Vec::new();
-    let mut domains: HashMap<Vec<u8>, Candidate<'a>> = HashMap::new();
+    // Each domain is looked up in `known` once, when first met; `None` marks a known one.
+    let mut domains: HashMap<Vec<u8>, Option<Candidate<'a>>> = HashMap::new();
     // Keys are built in one buffer and copied only when kept: most owners of a batch are
     // known already, and a domain repeats once per owner below it.
     let mut key = Vec::new();
@@ -255,14 +256,22 @@ fn candidates<'a>(
                 ..candidate
             };
             set_known_key(&mut key, NoveltyKind::Domain, domain);
-            domains
-                .entry_ref(&key[..])
-                .and_modify(|held| held.absorb(&as_domain))
-                .or_insert(as_domain);
+            match domains.get_mut(&key[..]) {
+                Some(Some(held)) => held.absorb(&as_domain),
+                Some(None) => {}
+                None => {
+                    let unknown = (!known.contains(&key)).then_some(as_domain);
+                    domains.insert(key.clone(), unknown);
+                }
+            }
         }
         found.push((owner_key, candidate));
     }
-    found.extend(domains);
+    found.extend(
+        domains
+            .into_iter()
+            .filter_map(|(key, held)| Some((key, held?))),
+    );
     // Keys are distinct (owners and domains were gathered in maps, and their kind byte
     // tells them apart): sorting by key alone is deterministic.
     found.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
@@ -312,10 +321,7 @@ impl Store {
         parts: &[(Source, &[Observation])],
         batch: &mut WriteBatch,
     ) -> Result<Found, StoreError> {
-        let mut unknown: Vec<(Vec<u8>, Candidate<'_>)> = candidates(parts, &mut state.known)
-            .into_iter()
-            .filter(|(key, _)| !state.known.contains(key))
-            .collect();
+        let mut unknown = candidates(parts, &mut state.known);
         let handle = self.handle(cf::NAMES_KNOWN);
         // `unknown` is in key order (`candidates` sorts it): RocksDB need not sort it again.
         let stored =
