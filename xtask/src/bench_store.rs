@@ -88,6 +88,19 @@ pub struct BenchStoreArgs {
     report: Option<PathBuf>,
 }
 
+/// The hidden `store-scan` command: scans of an existing store.
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    #[arg(long)]
+    db: PathBuf,
+    /// RRset rows below this name (`*.NAME`); repeatable.
+    #[arg(long)]
+    below: Vec<String>,
+    /// Rdata rows with an address in `LOW-HIGH`; repeatable.
+    #[arg(long)]
+    ip: Vec<String>,
+}
+
 /// The hidden `store-probe` command: exact lookups in a fresh process (the cold case).
 #[derive(clap::Args, Debug)]
 pub struct ProbeArgs {
@@ -840,28 +853,70 @@ fn warm_phase(
         (format!("`rrset` `*.{tld_name}`"), below(&tld_name)?),
         (format!("`rrset` `*.{domain_name}`"), below(&domain_name)?),
     ];
-    let mut results = Vec::new();
-    for (what, lookup) in scans {
-        eprintln!("bench-store: scan {what}");
-        let mut times = [Duration::ZERO; 2];
-        let mut rows = 0;
-        for time in &mut times {
-            let begun = Instant::now();
-            rows = 0;
-            for row in store.lookup(&lookup, TimeFence::default())? {
-                row?;
-                rows += 1;
-            }
-            *time = begun.elapsed();
-        }
-        results.push(ScanResult {
-            what,
-            rows,
-            first: times[0],
-            second: times[1],
-        });
-    }
+    let results = scans
+        .into_iter()
+        .map(|(what, lookup)| time_scan(&store, what, &lookup))
+        .collect::<Result<_>>()?;
     Ok((warm, results))
+}
+
+/// Runs one scan twice in a row, reading every row.
+fn time_scan(store: &Store, what: String, lookup: &Lookup) -> Result<ScanResult> {
+    eprintln!("bench-store: scan {what}");
+    let mut times = [Duration::ZERO; 2];
+    let mut rows = 0;
+    for time in &mut times {
+        let begun = Instant::now();
+        rows = 0;
+        for row in store.lookup(lookup, TimeFence::default())? {
+            row?;
+            rows += 1;
+        }
+        *time = begun.elapsed();
+    }
+    Ok(ScanResult {
+        what,
+        rows,
+        first: times[0],
+        second: times[1],
+    })
+}
+
+/// `xtask store-scan`: the benchmark's scans on an existing store (`*.NAME` RRset scans and
+/// `rdata/ip` ranges), each run twice, printing rows and rows/s of both runs. For measuring
+/// a change to the read path without rebuilding the store.
+pub fn scan(args: &ScanArgs) -> Result<()> {
+    let store = Store::open(&args.db, Access::ReadOnly)?;
+    let mut scans = Vec::new();
+    for name in &args.below {
+        let lookup = Lookup::RRset {
+            owner: NamePattern::Below(NameBuf::from_text(name)?),
+            rrtype: TypeFilter::Any,
+            bailiwick: None,
+        };
+        scans.push((format!("`rrset` `*.{name}`"), lookup));
+    }
+    for range in &args.ip {
+        let (lo, hi) = range
+            .split_once('-')
+            .with_context(|| format!("--ip {range}: expected LOW-HIGH"))?;
+        let lookup = Lookup::RdataIp {
+            lo: lo.parse()?,
+            hi: hi.parse()?,
+        };
+        scans.push((format!("`rdata/ip` {range}"), lookup));
+    }
+    for (what, lookup) in scans {
+        let scan = time_scan(&store, what, &lookup)?;
+        println!(
+            "{}: {} rows, {:.0} rows/s (first run {:.0})",
+            scan.what,
+            scan.rows,
+            scan.rate(scan.second),
+            scan.rate(scan.first)
+        );
+    }
+    Ok(())
 }
 
 struct Report<'a> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use xtask::bench::{self, BenchArgs};
-use xtask::bench_store::{self, BenchStoreArgs, ProbeArgs};
+use xtask::bench_store::{self, BenchStoreArgs, ProbeArgs, ScanArgs};
 use xtask::generate::{generate_files, GenParams};
 use xtask::hierarchy::{DEFAULT_DOMAINS, MAX_DOMAINS};
 
@@ -31,6 +31,9 @@ enum Command {
     /// Part of bench-store: exact lookups in a fresh process (the cold case).
     #[command(hide = true)]
     StoreProbe(ProbeArgs),
+    /// Times the benchmark's scans on an existing store (after a change to the read path).
+    #[command(hide = true)]
+    StoreScan(ScanArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -68,5 +71,6 @@ fn main() -> Result<()> {
         Command::Bench(args) => bench::run(&args),
         Command::BenchStore(args) => bench_store::run(&args),
         Command::StoreProbe(args) => bench_store::probe(&args),
+        Command::StoreScan(args) => bench_store::scan(&args),
     }
 }
