@@ -369,7 +369,7 @@ mod tests {
         assert_eq!(state(&store, "abc").unwrap(), InputState::Done);
         let owners: Vec<Vec<u8>> = store
             .all_rows(Family::RRsets)
-            .map(|row| row.unwrap().rrname)
+            .map(|row| row.unwrap().rrname().to_vec())
             .collect();
         let wire = |n: u8| {
             NameBuf::from_text(&format!("host{n}.example.com."))

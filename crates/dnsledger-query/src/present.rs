@@ -103,19 +103,19 @@ fn name_text(wire: &[u8]) -> String {
 
 impl From<&Row> for Presented {
     fn from(row: &Row) -> Presented {
-        let rdata = row
-            .rdata
-            .iter()
+        let parts = row.parts();
+        let rdata = parts
+            .rdata()
             .map(|r| {
                 let mut text = String::new();
-                push_rdata_text(&mut text, row.rrtype, r);
+                push_rdata_text(&mut text, parts.rrtype, r);
                 text
             })
             .collect();
         Presented {
-            rrname: name_text(&row.rrname),
-            rrtype: type_name(row.rrtype).into_owned(),
-            bailiwick: row.bailiwick.as_deref().map(name_text),
+            rrname: name_text(parts.rrname),
+            rrtype: type_name(parts.rrtype).into_owned(),
+            bailiwick: parts.bailiwick.map(name_text),
             rdata,
             seen: row.seen,
             source: row.source,

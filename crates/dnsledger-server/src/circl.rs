@@ -155,7 +155,7 @@ fn collect(
             let row = row.map_err(|e| {
                 Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, format!("store: {e}"))
             })?;
-            if paging.rrtype.is_some_and(|t| t != row.rrtype) {
+            if paging.rrtype.is_some_and(|t| t != row.rrtype()) {
                 continue;
             }
             add_records(&mut records, &row);
@@ -168,12 +168,13 @@ fn collect(
 }
 
 fn add_records(records: &mut BTreeMap<RecordKey, Seen>, row: &Row) {
+    let parts = row.parts();
     let mut rrname = String::new();
-    push_name_text(&mut rrname, &row.rrname);
-    let rrtype = type_name(row.rrtype).into_owned();
-    for rdata in &row.rdata {
+    push_name_text(&mut rrname, parts.rrname);
+    let rrtype = type_name(parts.rrtype).into_owned();
+    for rdata in parts.rdata() {
         let mut text = String::new();
-        push_rdata_text(&mut text, row.rrtype, rdata);
+        push_rdata_text(&mut text, parts.rrtype, rdata);
         records
             .entry((rrname.clone(), rrtype.clone(), text))
             .and_modify(|seen: &mut Seen| seen.merge(&row.seen))

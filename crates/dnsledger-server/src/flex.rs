@@ -131,12 +131,12 @@ pub fn produce(
             Ok(row) => row,
             Err(error) => return failure(error, state),
         };
-        if !query.rrtype.admits(row.rrtype) || !params.fence.admits(&row.seen) {
+        if !query.rrtype.admits(row.rrtype()) || !params.fence.admits(&row.seen) {
             continue;
         }
         let text = row_text(&row, query.target);
         match &mut current {
-            Some(group) if group.text == text && group.rrtype == row.rrtype => {
+            Some(group) if group.text == text && group.rrtype == row.rrtype() => {
                 group.seen.merge(&row.seen);
             }
             _ => {
@@ -162,8 +162,8 @@ fn matches(query: &FlexQuery, text: &str) -> bool {
 fn new_group(text: String, row: &Row, target: FlexTarget) -> Group {
     Group {
         text,
-        rrtype: row.rrtype,
-        raw: (target == FlexTarget::Rdata).then(|| row.rdata.first().cloned().unwrap_or_default()),
+        rrtype: row.rrtype(),
+        raw: (target == FlexTarget::Rdata).then(|| row.rdata().next().unwrap_or_default().to_vec()),
         seen: row.seen,
     }
 }
@@ -172,10 +172,10 @@ fn new_group(text: String, row: &Row, target: FlexTarget) -> Group {
 fn row_text(row: &Row, target: FlexTarget) -> String {
     let mut text = String::new();
     match target {
-        FlexTarget::RRnames => push_name_text(&mut text, &row.rrname),
+        FlexTarget::RRnames => push_name_text(&mut text, row.rrname()),
         FlexTarget::Rdata => {
-            if let Some(rdata) = row.rdata.first() {
-                push_rdata_text(&mut text, row.rrtype, rdata);
+            if let Some(rdata) = row.rdata().next() {
+                push_rdata_text(&mut text, row.rrtype(), rdata);
             }
         }
     }

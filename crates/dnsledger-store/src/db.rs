@@ -666,7 +666,8 @@ mod tests {
             .flat_map(|family| store.all_rows(family))
             .map(|row| {
                 let row = row.unwrap();
-                (row.rrname, row.rrtype, row.rdata, row.seen.count)
+                let rdata = row.rdata().map(<[u8]>::to_vec).collect();
+                (row.rrname().to_vec(), row.rrtype(), rdata, row.seen.count)
             })
             .collect()
     }

@@ -132,13 +132,31 @@ pub fn take_rname(bytes: &[u8]) -> Option<(Vec<u8>, &[u8])> {
 /// Reads an `rname` at the start of `bytes` and appends its canonical wire name to `out`;
 /// returns the bytes after it. Allocates nothing but what `out` grows by.
 pub fn take_rname_into<'b>(bytes: &'b [u8], out: &mut Vec<u8>) -> Option<&'b [u8]> {
+    let (starts, count, end) = rname_labels(bytes)?;
+    out.reserve(end + 1);
+    for &start in starts[..count].iter().rev() {
+        let start = usize::from(start);
+        out.extend_from_slice(&bytes[start..start + 1 + usize::from(bytes[start])]);
+    }
+    out.push(0);
+    Some(&bytes[end + 1..])
+}
+
+/// The length of the `rname` at the start of `bytes`, its terminating zero included.
+fn rname_len(bytes: &[u8]) -> Option<usize> {
+    rname_labels(bytes).map(|(_, _, end)| end + 1)
+}
+
+/// Where the labels of the `rname` at the start of `bytes` start, how many there are, and
+/// where its terminating zero lies; `None` if the bytes cannot be a valid name.
+fn rname_labels(bytes: &[u8]) -> Option<([u8; MAX_LABELS], usize, usize)> {
     let mut starts = [0u8; MAX_LABELS];
     let mut count = 0;
     let mut at = 0;
     loop {
         let len = usize::from(*bytes.get(at)?);
         if len == 0 {
-            break;
+            return Some((starts, count, at));
         }
         // A label starting past byte 255 belongs to no valid name: the key is damaged.
         let start = u8::try_from(at).ok()?;
@@ -149,13 +167,6 @@ pub fn take_rname_into<'b>(bytes: &'b [u8], out: &mut Vec<u8>) -> Option<&'b [u8
         count += 1;
         at += 1 + len;
     }
-    out.reserve(at + 1);
-    for &start in starts[..count].iter().rev() {
-        let start = usize::from(start);
-        out.extend_from_slice(&bytes[start..start + 1 + usize::from(bytes[start])]);
-    }
-    out.push(0);
-    Some(&bytes[at + 1..])
 }
 
 /// Which column family pair a type lives in.
@@ -184,65 +195,54 @@ pub fn push_rrset_key(out: &mut Vec<u8>, parts: &RRsetParts<'_>, source: Source)
     out.push(source as u8);
 }
 
-/// An RRset row key taken apart: the owner and bailiwick in canonical wire form.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RRsetRow {
-    pub rrname: Vec<u8>,
-    pub rrtype: u16,
-    pub bailiwick: Option<Vec<u8>>,
-    pub rdata: Vec<Vec<u8>>,
-    pub source: Source,
-}
-
-/// Takes an RRset row key apart, checking its layout (damaged bytes give `None`, never a
-/// panic) but not the RRset invariants (canonical names, sorted distinct rdata) that the
-/// store established when it wrote the key: queries read keys this way, one allocation per
-/// part; [`decode_rrset_key`] checks everything (`stats --verify`).
-pub fn decode_rrset_row(key: &[u8]) -> Option<RRsetRow> {
-    let mut rrname = Vec::new();
-    let rest = take_rname_into(key, &mut rrname)?;
+/// Takes an RRset row key apart into `out`, in the layout of [`RRset::encode`], and returns
+/// its source. Checks the key's layout (damaged bytes give `None`, never a panic) but not
+/// the RRset invariants (canonical names, sorted distinct rdata) that the store established
+/// when it wrote the key: queries read keys this way, into one buffer per row;
+/// [`decode_rrset_key`] checks everything (`stats --verify`). On `None`, `out` holds junk.
+pub fn decode_rrset_row_into(key: &[u8], out: &mut Vec<u8>) -> Option<Source> {
+    let rest = take_rname_into(key, out)?;
     let (rrtype, rest) = rest.split_first_chunk::<2>()?;
-    let (bailiwick, rest) = match rest.first()? {
-        &NO_BAILIWICK => (None, &rest[1..]),
+    out.extend_from_slice(rrtype);
+    let rest = match rest.first()? {
+        &NO_BAILIWICK => {
+            out.push(0);
+            &rest[1..]
+        }
         _ => {
-            let mut zone = Vec::new();
-            let after = take_rname_into(rest, &mut zone)?;
-            (Some(zone), after)
+            out.push(1);
+            take_rname_into(rest, out)?
         }
     };
-    let (count, mut rest) = rest.split_first_chunk::<2>()?;
-    let count = usize::from(u16::from_be_bytes(*count));
-    // Each rdata takes at least its two length bytes: a damaged count cannot reserve more.
-    let mut rdata = Vec::with_capacity(count.min(rest.len() / 2));
-    for _ in 0..count {
-        let (len, after) = rest.split_first_chunk::<2>()?;
-        let (r, next) = after.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
-        rdata.push(r.to_vec());
+    // The key's rdata list is the encoding's: a count, then (length, rdata) pairs.
+    let (&source, list) = rest.split_last()?;
+    rdata_list_is_whole(list).then(|| out.extend_from_slice(list))?;
+    Source::from_byte(source)
+}
+
+/// Whether `list` is a u16 count followed by exactly that many (u16 length, bytes) pairs.
+fn rdata_list_is_whole(list: &[u8]) -> bool {
+    let Some((count, mut rest)) = list.split_first_chunk::<2>() else {
+        return false;
+    };
+    for _ in 0..u16::from_be_bytes(*count) {
+        let Some((len, after)) = rest.split_first_chunk::<2>() else {
+            return false;
+        };
+        let Some(next) = after.get(usize::from(u16::from_be_bytes(*len))..) else {
+            return false;
+        };
         rest = next;
     }
-    let [source] = rest else { return None };
-    Some(RRsetRow {
-        rrname,
-        rrtype: u16::from_be_bytes(*rrtype),
-        bailiwick,
-        rdata,
-        source: Source::from_byte(*source)?,
-    })
+    rest.is_empty()
 }
 
 /// Decodes an RRset row key back into the RRset and its source, checking every invariant
 /// of [`RRset`].
 pub fn decode_rrset_key(key: &[u8]) -> Option<(RRset, Source)> {
-    let row = decode_rrset_row(key)?;
-    let mut encoded = Vec::with_capacity(key.len());
-    RRset::encode(
-        &mut encoded,
-        &row.rrname,
-        row.rrtype,
-        row.bailiwick.as_deref(),
-        row.rdata.iter().map(Vec::as_slice),
-    );
-    Some((RRset::from_encoded(&encoded).ok()?, row.source))
+    let mut encoded = Vec::with_capacity(key.len() + 1);
+    let source = decode_rrset_row_into(key, &mut encoded)?;
+    Some((RRset::from_encoded(&encoded).ok()?, source))
 }
 
 /// The names inside rdata that the name index holds (`docs/encoding.md`, kind 0x03): the
@@ -368,18 +368,44 @@ pub struct RdataRow {
     pub source: Source,
 }
 
-/// Decodes an rdata row key, of any format version: after the owner, a key of version 3
-/// or later has the source byte alone unless its kind is a name, one of versions 1 and 2
-/// has `length | rdata | source` whatever its kind.
+/// Decodes an rdata row key, of any format version (see [`decode_rdata_key_into`]).
 pub fn decode_rdata_key(key: &[u8]) -> Option<RdataRow> {
+    let mut rrname = Vec::new();
+    let (rrtype, rdata, source) = decode_rdata_key_into(key, &mut rrname)?;
+    Some(RdataRow {
+        rrname,
+        rrtype,
+        rdata: rdata.to_vec(),
+        source,
+    })
+}
+
+/// Takes an rdata row key apart into `out`, in the layout of [`RRset::encode`] (the owner,
+/// the type, no bailiwick, the one rdata), and returns its source: what queries read, one
+/// buffer per row. On `None`, `out` holds junk.
+pub fn decode_rdata_row_into(key: &[u8], out: &mut Vec<u8>) -> Option<Source> {
+    let (rrtype, rdata, source) = decode_rdata_key_into(key, out)?;
+    out.extend_from_slice(&rrtype.to_be_bytes());
+    out.push(0);
+    out.extend_from_slice(&1u16.to_be_bytes());
+    push_rdata(out, rdata);
+    Some(source)
+}
+
+/// Decodes an rdata row key of any format version, appending the owner's canonical wire
+/// name to `owner` and returning the type, the rdata (borrowed from the key) and the
+/// source. After the owner, a key of version 3 or later has the source byte alone unless
+/// its kind is a name; one of versions 1 and 2 has `length | rdata | source` whatever its
+/// kind.
+fn decode_rdata_key_into<'k>(
+    key: &'k [u8],
+    owner: &mut Vec<u8>,
+) -> Option<(u16, &'k [u8], Source)> {
     let (&kind, rest) = key.split_first()?;
     let (index, rest) = match kind {
         kind::IPV4 => rest.split_at_checked(4)?,
         kind::IPV6 => rest.split_at_checked(16)?,
-        kind::NAME => {
-            let after = take_rname(rest)?.1;
-            (&rest[..rest.len() - after.len()], after)
-        }
+        kind::NAME => rest.split_at_checked(rname_len(rest)?)?,
         kind::RAW => {
             let (len, after) = rest.split_first_chunk::<2>()?;
             let (raw, after) = after.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
@@ -388,7 +414,7 @@ pub fn decode_rdata_key(key: &[u8]) -> Option<RdataRow> {
         _ => return None,
     };
     let (rrtype, rest) = rest.split_first_chunk::<2>()?;
-    let (rrname, rest) = take_rname(rest)?;
+    let rest = take_rname_into(rest, owner)?;
     let (rdata, source) = match rest {
         [source] if kind != kind::NAME => (index, source),
         _ => {
@@ -398,12 +424,11 @@ pub fn decode_rdata_key(key: &[u8]) -> Option<RdataRow> {
             (rdata, source)
         }
     };
-    Some(RdataRow {
-        rrname,
-        rrtype: u16::from_be_bytes(*rrtype),
-        rdata: rdata.to_vec(),
-        source: Source::from_byte(*source)?,
-    })
+    Some((
+        u16::from_be_bytes(*rrtype),
+        rdata,
+        Source::from_byte(*source)?,
+    ))
 }
 
 /// The key an rdata row has from format version 3 on, for its stored key of any version:
@@ -487,13 +512,12 @@ mod tests {
                 let mut key = Vec::new();
                 push_rrset_key(&mut key, &rrset.parts(), source);
                 assert_eq!(decode_rrset_key(&key), Some((rrset.clone(), source)));
-                let row = decode_rrset_row(&key).unwrap();
-                let parts = rrset.parts();
-                assert_eq!(row.rrname, parts.rrname);
-                assert_eq!(row.bailiwick.as_deref(), parts.bailiwick);
-                assert!(row.rdata.iter().map(Vec::as_slice).eq(parts.rdata()));
+                let mut row = Vec::new();
+                assert_eq!(decode_rrset_row_into(&key, &mut row), Some(source));
+                assert_eq!(row, rrset.encoded());
                 for cut in 0..key.len() {
-                    assert_eq!(decode_rrset_row(&key[..cut]), None, "cut at {cut}");
+                    let decoded = decode_rrset_row_into(&key[..cut], &mut Vec::new());
+                    assert_eq!(decoded, None, "cut at {cut}");
                 }
             }
         }
@@ -542,6 +566,13 @@ mod tests {
                 key
             );
             assert_eq!(current_rdata_key(&key), Some(key.clone()));
+            let mut encoded = Vec::new();
+            assert_eq!(decode_rdata_row_into(&key, &mut encoded), Some(row.source));
+            let one = RRset::from_encoded(&encoded).expect("an RRset encoding");
+            assert_eq!(one.rrname_wire(), row.rrname);
+            assert_eq!(one.rrtype(), row.rrtype);
+            assert_eq!(one.bailiwick_wire(), None);
+            assert!(one.rdata().eq([row.rdata.as_slice()]));
         }
     }
 
@@ -579,6 +610,7 @@ mod tests {
         );
         for cut in 0..key.len() {
             assert_eq!(decode_rdata_key(&key[..cut]), None);
+            assert_eq!(decode_rdata_row_into(&key[..cut], &mut Vec::new()), None);
         }
     }
 }

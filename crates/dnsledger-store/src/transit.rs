@@ -13,6 +13,7 @@
 
 use std::io::Read;
 
+use dnsledger_rrset::RRset;
 use dnsledger_wire::NameBuf;
 
 use crate::keys::Source;
@@ -84,24 +85,25 @@ fn encode_row(position: &Position, row: &Row, out: &mut Vec<u8>) {
     push_varint(out, u64::from(position.scan));
     push_bytes(out, &position.key);
     push_varint(out, u64::from(position.period));
-    push_bytes(out, &row.rrname);
-    out.extend_from_slice(&row.rrtype.to_be_bytes());
+    let parts = row.parts();
+    push_bytes(out, parts.rrname);
+    out.extend_from_slice(&parts.rrtype.to_be_bytes());
     let mut flags = 0;
     if row.is_rrset_row {
         flags |= RRSET_ROW;
     }
-    if row.bailiwick.is_some() {
+    if parts.bailiwick.is_some() {
         flags |= HAS_BAILIWICK;
     }
     if row.source == Source::ZoneFile {
         flags |= ZONE_FILE;
     }
     out.push(flags);
-    if let Some(bailiwick) = &row.bailiwick {
+    if let Some(bailiwick) = parts.bailiwick {
         push_bytes(out, bailiwick);
     }
-    push_varint(out, row.rdata.len() as u64);
-    for rdata in &row.rdata {
+    push_varint(out, parts.rdata().count() as u64);
+    for rdata in parts.rdata() {
         push_bytes(out, rdata);
     }
     let value = Value {
@@ -226,10 +228,13 @@ fn decode_row(bytes: &mut &[u8]) -> Result<Frame, TransitError> {
         0 => None,
         _ => Some(take_name(bytes).ok_or(malformed("bailiwick"))?),
     };
-    let count = take_varint(bytes).ok_or(malformed("rdata count"))?;
-    let mut rdata = Vec::new();
+    let count = take_varint(bytes)
+        .and_then(|count| u16::try_from(count).ok())
+        .ok_or(malformed("rdata count"))?;
+    let mut rdata = Vec::with_capacity(usize::from(count).min(bytes.len()));
     for _ in 0..count {
-        rdata.push(take_bytes(bytes).ok_or(malformed("rdata"))?.to_vec());
+        let one = take_bytes(bytes).filter(|r| r.len() <= usize::from(u16::MAX));
+        rdata.push(one.ok_or(malformed("rdata"))?);
     }
     let value = take_bytes(bytes)
         .and_then(value::decode)
@@ -237,19 +242,14 @@ fn decode_row(bytes: &mut &[u8]) -> Result<Frame, TransitError> {
     if !bytes.is_empty() {
         return Err(malformed("bytes after the row"));
     }
-    let row = Row {
-        rrname,
-        rrtype,
-        bailiwick,
-        rdata,
-        seen: value.seen,
-        activity: value.activity,
-        source: match flags & ZONE_FILE {
-            0 => Source::Sensor,
-            _ => Source::ZoneFile,
-        },
-        is_rrset_row: flags & RRSET_ROW != 0,
+    let mut identity = Vec::new();
+    RRset::encode(&mut identity, rrname, rrtype, bailiwick, rdata);
+    let source = match flags & ZONE_FILE {
+        0 => Source::Sensor,
+        _ => Source::ZoneFile,
     };
+    let mut row = Row::new(identity, value.seen, source, flags & RRSET_ROW != 0);
+    row.activity = value.activity;
     Ok(Frame::Row(position, row))
 }
 
@@ -265,10 +265,10 @@ fn take_bytes<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
 }
 
 /// A name in canonical wire form, checked: rows are presented as text from it.
-fn take_name(bytes: &mut &[u8]) -> Option<Vec<u8>> {
+fn take_name<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
     let wire = take_bytes(bytes)?;
     NameBuf::from_wire(wire).ok()?;
-    Some(wire.to_vec())
+    Some(wire)
 }
 
 #[cfg(test)]
@@ -278,21 +278,24 @@ mod tests {
     use super::*;
 
     fn row(rrset_row: bool, bailiwick: Option<&[u8]>) -> Row {
-        Row {
-            rrname: b"\x03www\x07example\x03com\x00".to_vec(),
-            rrtype: 1,
-            bailiwick: bailiwick.map(<[u8]>::to_vec),
-            rdata: vec![vec![192, 0, 2, 1], vec![192, 0, 2, 2]],
-            seen: Seen {
-                time_first: 1_700_000_000,
-                time_last: 1_700_100_000,
-                count: 7,
-            },
-            activity: value::decode(&value::encoded(&Seen::once(1_700_000_000)))
-                .and_then(|v| v.activity),
-            source: Source::Sensor,
-            is_rrset_row: rrset_row,
-        }
+        let mut identity = Vec::new();
+        let rdata: [&[u8]; 2] = [&[192, 0, 2, 1], &[192, 0, 2, 2]];
+        RRset::encode(
+            &mut identity,
+            b"\x03www\x07example\x03com\x00",
+            1,
+            bailiwick,
+            rdata,
+        );
+        let seen = Seen {
+            time_first: 1_700_000_000,
+            time_last: 1_700_100_000,
+            count: 7,
+        };
+        let mut row = Row::new(identity, seen, Source::Sensor, rrset_row);
+        row.activity =
+            value::decode(&value::encoded(&Seen::once(1_700_000_000))).and_then(|v| v.activity);
+        row
     }
 
     fn body(frames: &[Frame]) -> Vec<u8> {

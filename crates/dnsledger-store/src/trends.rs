@@ -143,15 +143,17 @@ impl Builder {
         if row.source != Source::Sensor {
             return;
         }
-        if row.rrname != self.owner.name {
+        let parts = row.parts();
+        if parts.rrname != self.owner.name {
             self.finish_owner();
-            self.owner.name.clone_from(&row.rrname);
+            self.owner.name.clear();
+            self.owner.name.extend_from_slice(parts.rrname);
         }
         let owner = &mut self.owner;
-        if is_dnssec_type(row.rrtype) {
+        if is_dnssec_type(parts.rrtype) {
             // The DNSSEC rows come in a scan of their own, after every other row: they add
             // the signed delegations only, never a name.
-            if row.rrtype == rtype::DS {
+            if parts.rrtype == rtype::DS {
                 active_days(row, &mut owner.signed);
             }
             return;
@@ -161,10 +163,10 @@ impl Builder {
                 .first_seen
                 .map_or(row.seen.time_first, |t| t.min(row.seen.time_first)),
         );
-        match row.rrtype {
+        match parts.rrtype {
             rtype::A => active_days(row, &mut owner.a),
             rtype::AAAA => active_days(row, &mut owner.aaaa),
-            rtype::NS if row.bailiwick.as_ref().is_some_and(|b| *b != row.rrname) => {
+            rtype::NS if parts.bailiwick.is_some_and(|b| b != parts.rrname) => {
                 active_days(row, &mut owner.delegated)
             }
             _ => {}

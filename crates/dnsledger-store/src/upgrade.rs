@@ -170,8 +170,11 @@ mod tests {
             bailiwick: None,
         };
         let rows = store.lookup(&lookup, TimeFence::default()).unwrap();
-        rows.map(|row| row.map(|row| (row.rrname, row.rrtype)).unwrap())
-            .collect()
+        rows.map(|row| {
+            row.map(|row| (row.rrname().to_vec(), row.rrtype()))
+                .unwrap()
+        })
+        .collect()
     }
 
     #[test]
@@ -241,8 +244,9 @@ mod tests {
         };
         let rows = store.lookup(&lookup, TimeFence::default()).unwrap();
         rows.map(|row| {
-            row.map(|row| (row.rrname, row.rdata, row.seen.count))
-                .unwrap()
+            let row = row.unwrap();
+            let rdata = row.rdata().map(<[u8]>::to_vec).collect();
+            (row.rrname().to_vec(), rdata, row.seen.count)
         })
         .collect()
     }

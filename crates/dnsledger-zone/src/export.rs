@@ -185,7 +185,10 @@ impl<'s> OwnerRows<'s> {
                 rows.extend(family.next().and_then(Result::ok));
             }
         }
-        let owner = rows.first().map(|r| r.rrname.clone()).unwrap_or_default();
+        let owner = rows
+            .first()
+            .map(|r| r.rrname().to_vec())
+            .unwrap_or_default();
         Ok(Some((owner, rows)))
     }
 }
@@ -200,7 +203,7 @@ fn peek_key(family: &mut Peekable<RowStream<'_>>) -> Result<Option<Vec<u8>>, Zon
     Ok(family
         .peek()
         .and_then(|r| r.as_ref().ok())
-        .map(|row| rname(&row.rrname)))
+        .map(|row| rname(row.rrname())))
 }
 
 fn rname(owner: &[u8]) -> Vec<u8> {
@@ -294,23 +297,24 @@ impl ZoneWriter<'_> {
     fn versions(&self, owner: &[u8], apex: bool, rows: &[Row]) -> Versions {
         let mut versions = Versions::new();
         for row in rows {
-            let (Some(side), Some(bailiwick)) = (self.side(owner, apex, row), &row.bailiwick)
+            let parts = row.parts();
+            let (Some(side), Some(bailiwick)) = (self.side(owner, apex, row), parts.bailiwick)
             else {
                 continue;
             };
             let of_type = versions
-                .entry((row.rrtype, row_covered_type(row)))
+                .entry((parts.rrtype, row_covered_type(row)))
                 .or_default();
-            match of_type
-                .iter_mut()
-                .find(|v| v.side == side && v.bailiwick == *bailiwick && v.rdata == row.rdata)
-            {
+            let same = |v: &&mut Version| {
+                v.side == side && v.bailiwick == bailiwick && v.rdata.iter().eq(parts.rdata())
+            };
+            match of_type.iter_mut().find(same) {
                 Some(version) => version.seen.merge(&row.seen),
                 None => of_type.push(Version {
-                    rdata: row.rdata.clone(),
+                    rdata: parts.rdata().map(<[u8]>::to_vec).collect(),
                     seen: row.seen,
                     side,
-                    bailiwick: bailiwick.clone(),
+                    bailiwick: bailiwick.to_vec(),
                 }),
             }
         }
@@ -319,15 +323,15 @@ impl ZoneWriter<'_> {
 
     /// Whose data a row is, if it belongs in the zone at all.
     fn side(&self, owner: &[u8], apex: bool, row: &Row) -> Option<Side> {
-        let bailiwick = row.bailiwick.as_deref()?;
+        let bailiwick = row.bailiwick()?;
         let zone = self.zone.as_wire();
         if bailiwick == zone {
             return Some(Side::Zone);
         }
         let from_parent = is_subdomain_wire(zone, bailiwick);
-        let delegation = apex && matches!(row.rrtype, rtype::NS | rtype::DS);
+        let delegation = apex && matches!(row.rrtype(), rtype::NS | rtype::DS);
         let glue =
-            matches!(row.rrtype, rtype::A | rtype::AAAA) && self.glue_targets.contains_key(owner);
+            matches!(row.rrtype(), rtype::A | rtype::AAAA) && self.glue_targets.contains_key(owner);
         (from_parent && (delegation || glue)).then_some(Side::Parent)
     }
 
@@ -528,7 +532,11 @@ fn write_order(rrset: &Chosen) -> (u8, u16, bool) {
 }
 
 fn row_covered_type(row: &Row) -> u16 {
-    row.rdata.first().map_or(0, |r| covered_type(row.rrtype, r))
+    let parts = row.parts();
+    parts
+        .rdata()
+        .next()
+        .map_or(0, |r| covered_type(parts.rrtype, r))
 }
 
 /// Which RRsets of one owner lose a CNAME conflict (RFC 1034 3.6.2: a CNAME owner has no

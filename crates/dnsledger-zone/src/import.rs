@@ -296,13 +296,13 @@ mod tests {
             .all_rows(Family::RRsets)
             .map(|row| {
                 let row: Row = row.unwrap();
-                assert_eq!(row.bailiwick.as_deref(), Some(zone().as_wire()));
-                let owner = NameBuf::from_wire(&row.rrname).unwrap().to_text();
+                assert_eq!(row.bailiwick(), Some(zone().as_wire()));
+                let owner = NameBuf::from_wire(row.rrname()).unwrap().to_text();
                 let seen = row.seen;
                 (
                     owner,
-                    row.rrtype,
-                    row.rdata.len(),
+                    row.rrtype(),
+                    row.rdata().count(),
                     seen.time_first,
                     seen.time_last,
                     seen.count,

@@ -153,15 +153,15 @@ fn check(store: &Store, json: bool) -> Result<u8> {
     let mut owner: Option<Owner> = None;
     for row in store.all_rows(Family::RRsets) {
         let row = row?;
-        let dnssec = is_dnssec_type(row.rrtype);
+        let dnssec = is_dnssec_type(row.rrtype());
         match &mut owner {
-            Some(o) if o.wire == row.rrname && o.dnssec == dnssec => {
+            Some(o) if o.wire == row.rrname() && o.dnssec == dnssec => {
                 o.first = o.first.min(row.seen.time_first);
                 o.last = o.last.max(row.seen.time_last);
             }
             _ => {
                 let next = Owner {
-                    wire: row.rrname,
+                    wire: row.rrname().to_vec(),
                     dnssec,
                     first: row.seen.time_first,
                     last: row.seen.time_last,
