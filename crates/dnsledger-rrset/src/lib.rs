@@ -33,6 +33,7 @@ mod counters;
 mod fingerprint;
 mod identity;
 mod prefetch;
+mod probe_table;
 mod seen;
 mod sink;
 
@@ -43,5 +44,6 @@ pub use cof_read::{
 pub use fingerprint::{Fingerprint, Fingerprinter};
 pub use identity::{RRset, RRsetError, RRsetParts};
 pub use prefetch::prefetch;
+pub use probe_table::{ProbeTable, Slot};
 pub use seen::{EncodedObservation, Observation, Seen};
 pub use sink::{ObservationSink, SinkError, VecSink};

@@ -3,10 +3,8 @@
 use std::ops::Range;
 
 use dnsledger_rrset::{
-    prefetch, EncodedObservation, Fingerprint, Fingerprinter, Observation, Seen,
+    prefetch, EncodedObservation, Fingerprint, Fingerprinter, Observation, ProbeTable, Seen, Slot,
 };
-
-use crate::probe_table::{ProbeTable, Slot};
 
 /// Distinct RRsets seen since the last flush, with their merged statistics.
 ///

@@ -10,10 +10,9 @@ use std::ops::Range;
 
 use hashbrown::HashMap;
 
-use dnsledger_rrset::{Fingerprint, Fingerprinter};
+use dnsledger_rrset::{Fingerprint, Fingerprinter, ProbeTable};
 
 use crate::fingerprint::address_bytes;
-use crate::probe_table::ProbeTable;
 use crate::RootHints;
 
 /// A name server's name in canonical wire form, owned.
@@ -23,7 +22,7 @@ type WireName = Box<[u8]>;
 ///
 /// Layout, for the two questions asked per response: facts are held as keyed 128-bit
 /// fingerprints of their parts (see [`dnsledger_rrset::Fingerprinter`]) in probe tables
-/// ([`crate::probe_table`]), so a probe compares 16 bytes inline instead of following a
+/// ([`ProbeTable`]), so a probe compares 16 bytes inline instead of following a
 /// pointer to a name, one cache miss at most; and each address keeps the depths
 /// (label counts) of the zones it serves, so a bailiwick lookup probes only the suffixes of
 /// the question at those depths: usually one, where it used to probe every suffix from the

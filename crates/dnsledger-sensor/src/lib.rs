@@ -39,7 +39,6 @@ mod fingerprint;
 mod hints;
 pub mod live;
 pub mod pair;
-mod probe_table;
 mod rrsets;
 pub mod scope;
 mod stats;

@@ -20,10 +20,10 @@
 //! are announced when they are seen as owners). Zone-file rows make their names known
 //! without announcing them: a zone file is a registry's list, not something newly seen.
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashMap;
 use std::sync::Mutex;
 
-use dnsledger_rrset::{Fingerprint, Fingerprinter, Observation, RRset};
+use dnsledger_rrset::{Fingerprint, Fingerprinter, Observation, ProbeTable, RRset};
 use dnsledger_wire::NameBuf;
 use rocksdb::WriteBatch;
 
@@ -31,8 +31,11 @@ use crate::db::{cf, Store, StoreError};
 use crate::keys::{self, Source};
 
 /// Known names the writer keeps in memory (two generations of half this many each): 16
-/// bytes each in a hash table, at most about 80 MiB.
+/// bytes each in a probe table at most three quarters full, at most 128 MiB.
 pub const KNOWN_CACHE_NAMES: usize = 4_194_304;
+
+/// How many owners ahead `candidates` prefetches the cache slots it will probe.
+const KNOWN_PREFETCHED_AHEAD: usize = 8;
 
 /// Events a reader takes from the log at most per call.
 pub const MAX_EVENTS_PER_READ: usize = 4096;
@@ -115,18 +118,20 @@ impl Novelty {
 
 /// A bounded set of known-name keys: two generations; a full current generation becomes
 /// the previous one and the old previous one is forgotten, so memory stays below the bound
-/// and names seen recently stay in (a hit in the previous generation is promoted).
-/// Forgetting costs only a point read later, never a wrong answer.
+/// and names seen recently stay in (a hit in the previous generation is promoted: copied
+/// into the current one). Forgetting costs only a point read later, never a wrong answer.
 ///
 /// Keys are held as keyed 128-bit fingerprints ([`Fingerprinter`]), 16 bytes each in line
 /// instead of an allocation per name: a writer at ten million RRsets spent more time
 /// hashing, allocating and freeing the names it cached than writing its rows, and the bound
 /// can be millions of names. Two different keys are taken as one only if their fingerprints
 /// collide: about n^2 / 2^129 among n names, 10^-25 for the millions held, and nobody
-/// without the per-process key can craft one.
+/// without the per-process key can craft one. The generations are [`ProbeTable`]s, where
+/// the slot a lookup reads follows from the fingerprint alone: a batch's lookups, one cache
+/// miss each in tables of tens of MiB, are prefetched ahead ([`KnownCache::prefetch`]).
 pub(crate) struct KnownCache {
-    current: HashSet<Fingerprint>,
-    previous: HashSet<Fingerprint>,
+    current: ProbeTable<Fingerprint>,
+    previous: ProbeTable<Fingerprint>,
     generation: usize,
     fingerprints: Fingerprinter,
 }
@@ -134,19 +139,28 @@ pub(crate) struct KnownCache {
 impl KnownCache {
     pub(crate) fn new(capacity: usize) -> KnownCache {
         KnownCache {
-            current: HashSet::new(),
-            previous: HashSet::new(),
+            current: ProbeTable::new(),
+            previous: ProbeTable::new(),
             generation: (capacity / 2).max(1),
             fingerprints: Fingerprinter::new(),
         }
     }
 
-    fn contains(&mut self, key: &[u8]) -> bool {
-        let fingerprint = self.fingerprints.of(&[key]);
-        if self.current.contains(&fingerprint) {
+    fn fingerprint(&self, key: &[u8]) -> Fingerprint {
+        self.fingerprints.of(&[key])
+    }
+
+    /// Starts loading the slots where [`KnownCache::contains`] looks for `fingerprint`.
+    fn prefetch(&self, fingerprint: Fingerprint) {
+        self.current.prefetch(fingerprint);
+        self.previous.prefetch(fingerprint);
+    }
+
+    fn contains(&mut self, fingerprint: Fingerprint) -> bool {
+        if self.current.contains(fingerprint) {
             return true;
         }
-        let promoted = self.previous.remove(&fingerprint);
+        let promoted = self.previous.contains(fingerprint);
         if promoted {
             self.insert_fingerprint(fingerprint);
         }
@@ -154,12 +168,16 @@ impl KnownCache {
     }
 
     fn insert(&mut self, key: &[u8]) {
-        self.insert_fingerprint(self.fingerprints.of(&[key]));
+        let fingerprint = self.fingerprint(key);
+        if !self.current.contains(fingerprint) {
+            self.insert_fingerprint(fingerprint);
+        }
     }
 
+    /// Adds a fingerprint the current generation does not hold.
     fn insert_fingerprint(&mut self, fingerprint: Fingerprint) {
         if self.current.len() >= self.generation {
-            self.previous = std::mem::take(&mut self.current);
+            self.previous = std::mem::replace(&mut self.current, ProbeTable::new());
         }
         self.current.insert(fingerprint);
     }
@@ -171,6 +189,7 @@ impl KnownCache {
 }
 
 /// A name a batch mentions: the earliest observation of it, and whether a sensor saw it.
+#[derive(Clone, Copy)]
 struct Candidate<'a> {
     kind: NoveltyKind,
     name: &'a [u8],
@@ -243,11 +262,21 @@ fn candidates<'a>(
     // Keys are built in one buffer and copied only when kept: most owners of a batch are
     // known already, and a domain repeats once per owner below it.
     let mut key = Vec::new();
-    for (owner, candidate) in owners {
-        set_known_key(&mut key, NoveltyKind::Name, owner);
-        if known.contains(&key) {
+    let owners: Vec<(Fingerprint, &'a [u8], Candidate<'a>)> = owners
+        .into_iter()
+        .map(|(owner, candidate)| {
+            set_known_key(&mut key, NoveltyKind::Name, owner);
+            (known.fingerprint(&key), owner, candidate)
+        })
+        .collect();
+    for (at, &(fingerprint, owner, candidate)) in owners.iter().enumerate() {
+        if let Some((ahead, ..)) = owners.get(at + KNOWN_PREFETCHED_AHEAD) {
+            known.prefetch(*ahead);
+        }
+        if known.contains(fingerprint) {
             continue;
         }
+        set_known_key(&mut key, NoveltyKind::Name, owner);
         let owner_key = key.clone();
         if let Some(domain) = registered_domain_wire(owner) {
             let as_domain = Candidate {
@@ -260,7 +289,7 @@ fn candidates<'a>(
                 Some(Some(held)) => held.absorb(&as_domain),
                 Some(None) => {}
                 None => {
-                    let unknown = (!known.contains(&key)).then_some(as_domain);
+                    let unknown = (!known.contains(known.fingerprint(&key))).then_some(as_domain);
                     domains.insert(key.clone(), unknown);
                 }
             }
@@ -520,8 +549,8 @@ mod tests {
             cache.insert(&i.to_be_bytes());
             assert!(cache.len() <= 10, "{} names held", cache.len());
         }
-        assert!(cache.contains(&999u32.to_be_bytes()));
-        assert!(!cache.contains(&0u32.to_be_bytes()));
+        assert!(cache.contains(cache.fingerprint(&999u32.to_be_bytes())));
+        assert!(!cache.contains(cache.fingerprint(&0u32.to_be_bytes())));
     }
 
     #[test]

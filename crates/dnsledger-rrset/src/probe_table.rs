@@ -1,5 +1,6 @@
 //! Open addressing with linear probing over one array of slots keyed by fingerprint: the
-//! layout of the sensor's large tables (aggregation rows, authority facts).
+//! layout of the large tables probed at random (the sensor's aggregation rows and authority
+//! facts, the store writer's cache of known names).
 //!
 //! Why not a general hash table: a lookup there reads a control byte group and then the
 //! bucket, two cache misses in a table larger than the caches; here the slot a probe starts
@@ -8,13 +9,11 @@
 //! the fingerprint ([`ProbeTable::prefetch`]), so that several misses overlap. At most
 //! three quarters of the slots are taken, which keeps the runs a probe walks short.
 
-use dnsledger_rrset::prefetch;
-
-use dnsledger_rrset::Fingerprint;
+use crate::{prefetch, Fingerprint};
 
 /// What a [`ProbeTable`] holds: a fingerprint and whatever goes with it; slots whose
 /// fingerprint is [`Fingerprint::VACANT`] are free.
-pub(crate) trait Slot {
+pub trait Slot {
     const VACANT: Self;
     fn fingerprint(&self) -> Fingerprint;
 }
@@ -26,8 +25,9 @@ impl Slot for Fingerprint {
     }
 }
 
+/// A table of [`Slot`]s found by fingerprint (see the module documentation).
 #[derive(Debug)]
-pub(crate) struct ProbeTable<T> {
+pub struct ProbeTable<T> {
     /// A power of two of slots, or none until the first insert.
     slots: Vec<T>,
     len: usize,
@@ -37,8 +37,14 @@ pub(crate) struct ProbeTable<T> {
 
 const INITIAL_SLOTS: usize = 1024;
 
+impl<T: Slot + Clone> Default for ProbeTable<T> {
+    fn default() -> ProbeTable<T> {
+        ProbeTable::new()
+    }
+}
+
 impl<T: Slot + Clone> ProbeTable<T> {
-    pub(crate) fn new() -> ProbeTable<T> {
+    pub fn new() -> ProbeTable<T> {
         ProbeTable {
             slots: Vec::new(),
             len: 0,
@@ -46,8 +52,12 @@ impl<T: Slot + Clone> ProbeTable<T> {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Where the probe for `fingerprint` begins (0 while there are no slots).
@@ -56,7 +66,7 @@ impl<T: Slot + Clone> ProbeTable<T> {
     }
 
     /// Starts loading the slot where the probe for `fingerprint` begins.
-    pub(crate) fn prefetch(&self, fingerprint: Fingerprint) {
+    pub fn prefetch(&self, fingerprint: Fingerprint) {
         if let Some(slot) = self.slots.get(self.home(fingerprint)) {
             prefetch(slot);
         }
@@ -64,7 +74,7 @@ impl<T: Slot + Clone> ProbeTable<T> {
 
     /// The first slot holding `fingerprint` that `accept` accepts; `accept` sees every slot
     /// holding it until then, in probe order.
-    pub(crate) fn find_mut(
+    pub fn find_mut(
         &mut self,
         fingerprint: Fingerprint,
         accept: impl FnMut(&T) -> bool,
@@ -73,7 +83,7 @@ impl<T: Slot + Clone> ProbeTable<T> {
         Some(&mut self.slots[at])
     }
 
-    pub(crate) fn contains(&self, fingerprint: Fingerprint) -> bool {
+    pub fn contains(&self, fingerprint: Fingerprint) -> bool {
         self.position(fingerprint, |_| true).is_some()
     }
 
@@ -100,7 +110,7 @@ impl<T: Slot + Clone> ProbeTable<T> {
     }
 
     /// Adds `slot`, which no lookup has found (several slots may share a fingerprint).
-    pub(crate) fn insert(&mut self, slot: T) {
+    pub fn insert(&mut self, slot: T) {
         if self.slots.is_empty() {
             self.slots = vacant_slots(self.room);
         }
@@ -134,7 +144,7 @@ impl<T: Slot + Clone> ProbeTable<T> {
     /// many as it held. A live sensor drains once a second: a burst must not leave it
     /// walking (and holding) a table sized for the burst at every flush after; and the
     /// last drain of a capture allocates nothing.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> + use<T> {
+    pub fn drain(&mut self) -> impl Iterator<Item = T> + use<T> {
         self.room = slots_for(self.len);
         self.len = 0;
         std::mem::take(&mut self.slots)
@@ -184,7 +194,7 @@ fn slots_for(len: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dnsledger_rrset::Fingerprinter;
+    use crate::Fingerprinter;
 
     /// A slot with a payload, several of which may share a fingerprint.
     #[derive(Clone, Debug)]
