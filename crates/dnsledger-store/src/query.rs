@@ -152,7 +152,7 @@ pub struct Row {
 
 impl Row {
     /// A row of the parts `RRset::encode` wrote to `identity`, without activity.
-    pub fn new(identity: Vec<u8>, seen: Seen, source: Source, is_rrset_row: bool) -> Row {
+    pub(crate) fn new(identity: Vec<u8>, seen: Seen, source: Source, is_rrset_row: bool) -> Row {
         Row {
             identity,
             seen,

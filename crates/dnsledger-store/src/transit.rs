@@ -377,5 +377,21 @@ mod tests {
             FrameReader::new(&bad_name[..]).next(),
             Some(Err(TransitError::Malformed(_)))
         ));
+        // More rdata than an RRset holds (a row's count is 16 bits): refused before any is read.
+        let mut too_many = Vec::new();
+        framed(&mut too_many, |payload| {
+            payload.push(ROW);
+            push_varint(payload, 1);
+            push_bytes(payload, &[1]);
+            push_varint(payload, 0);
+            push_bytes(payload, b"\x00");
+            payload.extend_from_slice(&1u16.to_be_bytes());
+            payload.push(RRSET_ROW);
+            push_varint(payload, 70_000);
+        });
+        assert!(matches!(
+            FrameReader::new(&too_many[..]).next(),
+            Some(Err(TransitError::Malformed("rdata count")))
+        ));
     }
 }
