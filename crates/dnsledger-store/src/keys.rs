@@ -54,33 +54,43 @@ pub fn push_rname(out: &mut Vec<u8>, wire: &[u8]) {
 
 /// `rname` without its terminator: the prefix of the name and everything below it.
 pub fn push_rname_prefix(out: &mut Vec<u8>, wire: &[u8]) {
-    let (starts, count) = label_starts(wire);
-    for &start in starts[..count].iter().rev() {
-        let start = usize::from(start);
-        let end = start + 1 + usize::from(wire[start]);
-        out.extend_from_slice(&wire[start..end]);
-    }
+    push_labels_reversed(out, &wire[..labels_end(wire)]);
 }
 
 /// The most labels a name has: 127 one-byte labels fill the 255 bytes of a wire name.
 const MAX_LABELS: usize = 127;
 
-/// Where each label (its length byte) of a wire name starts, leaf first, and how many there
-/// are; stops where [`labels`] does, after [`MAX_LABELS`], and at the 255 bytes a name has
-/// at most. On the stack, one byte per offset: key building runs several times per written
-/// row and must not allocate for it, and zeroing and copying 127 `usize`s (1 KiB) each time
-/// showed in profiles.
-fn label_starts(wire: &[u8]) -> ([u8; MAX_LABELS], usize) {
-    let mut starts = [0u8; MAX_LABELS];
-    let mut count = 0;
-    let mut at = 0usize;
+/// Where the labels of a wire name end (before its root label); stops where [`labels`]
+/// does, after [`MAX_LABELS`], and at the 255 bytes a name has at most.
+fn labels_end(wire: &[u8]) -> usize {
+    let mut end = 0usize;
     for label in labels(wire).take(MAX_LABELS) {
-        let Ok(start) = u8::try_from(at) else { break };
-        starts[count] = start;
-        count += 1;
-        at += 1 + label.len();
+        if end > usize::from(u8::MAX) {
+            break;
+        }
+        end += 1 + label.len();
     }
-    (starts, count)
+    end
+}
+
+/// Appends the length-prefixed labels of `run` in reverse order: the step that turns a
+/// wire name into an `rname` and back. Each label is copied once, straight to its mirrored
+/// place: key building runs several times per written row and key decoding once per row
+/// read, and a stack of label offsets (zeroed at every call) with an append per label cost
+/// more than the copying (`docs/BENCHMARKS.md`, store run 15). `run` is whole labels, as
+/// the callers walked it; a label running past its end stops the copy.
+fn push_labels_reversed(out: &mut Vec<u8>, run: &[u8]) {
+    let base = out.len();
+    out.resize(base + run.len(), 0);
+    let mirrored = &mut out[base..];
+    let mut rest = run;
+    while let Some(&len) = rest.first() {
+        let Some((label, next)) = rest.split_at_checked(1 + usize::from(len)) else {
+            break;
+        };
+        mirrored[rest.len() - label.len()..rest.len()].copy_from_slice(label);
+        rest = next;
+    }
 }
 
 /// Appends `fname`: labels leaf first, length-prefixed, terminated by 0 (the wire form).
@@ -132,38 +142,36 @@ pub fn take_rname(bytes: &[u8]) -> Option<(Vec<u8>, &[u8])> {
 /// Reads an `rname` at the start of `bytes` and appends its canonical wire name to `out`;
 /// returns the bytes after it. Allocates nothing but what `out` grows by.
 pub fn take_rname_into<'b>(bytes: &'b [u8], out: &mut Vec<u8>) -> Option<&'b [u8]> {
-    let (starts, count, end) = rname_labels(bytes)?;
+    let end = rname_end(bytes)?;
     out.reserve(end + 1);
-    for &start in starts[..count].iter().rev() {
-        let start = usize::from(start);
-        out.extend_from_slice(&bytes[start..start + 1 + usize::from(bytes[start])]);
-    }
+    push_labels_reversed(out, &bytes[..end]);
     out.push(0);
     Some(&bytes[end + 1..])
 }
 
 /// The length of the `rname` at the start of `bytes`, its terminating zero included.
 fn rname_len(bytes: &[u8]) -> Option<usize> {
-    rname_labels(bytes).map(|(_, _, end)| end + 1)
+    rname_end(bytes).map(|end| end + 1)
 }
 
-/// Where the labels of the `rname` at the start of `bytes` start, how many there are, and
-/// where its terminating zero lies; `None` if the bytes cannot be a valid name.
-fn rname_labels(bytes: &[u8]) -> Option<([u8; MAX_LABELS], usize, usize)> {
-    let mut starts = [0u8; MAX_LABELS];
+/// Where the terminating zero of the `rname` at the start of `bytes` lies; `None` if the
+/// bytes cannot be a valid name.
+fn rname_end(bytes: &[u8]) -> Option<usize> {
     let mut count = 0;
     let mut at = 0;
     loop {
         let len = usize::from(*bytes.get(at)?);
         if len == 0 {
-            return Some((starts, count, at));
+            return Some(at);
         }
         // A label starting past byte 255 belongs to no valid name: the key is damaged.
-        let start = u8::try_from(at).ok()?;
-        if len > 63 || count == MAX_LABELS || at + 1 + len > bytes.len() {
+        if at > usize::from(u8::MAX)
+            || len > 63
+            || count == MAX_LABELS
+            || at + 1 + len > bytes.len()
+        {
             return None;
         }
-        starts[count] = start;
         count += 1;
         at += 1 + len;
     }
