@@ -833,13 +833,6 @@ fn warm_phase(
     let octets = net.octets();
     let (tld, _) = census.busiest_tld();
     let (domain, _) = census.busiest_domain();
-    let below = |name: &str| -> Result<Lookup> {
-        Ok(Lookup::RRset {
-            owner: NamePattern::Below(NameBuf::from_text(name)?),
-            rrtype: TypeFilter::Any,
-            bailiwick: None,
-        })
-    };
     let tld_name = universe.tld_name(tld);
     let domain_name = universe.domain_name(domain);
     let scans = [
@@ -858,6 +851,15 @@ fn warm_phase(
         .map(|(what, lookup)| time_scan(&store, what, &lookup))
         .collect::<Result<_>>()?;
     Ok((warm, results))
+}
+
+/// The `ANY` RRset lookup of `*.NAME`: the name and everything below it.
+fn below(name: &str) -> Result<Lookup> {
+    Ok(Lookup::RRset {
+        owner: NamePattern::Below(NameBuf::from_text(name)?),
+        rrtype: TypeFilter::Any,
+        bailiwick: None,
+    })
 }
 
 /// Runs one scan twice in a row, reading every row.
@@ -889,12 +891,7 @@ pub fn scan(args: &ScanArgs) -> Result<()> {
     let store = Store::open(&args.db, Access::ReadOnly)?;
     let mut scans = Vec::new();
     for name in &args.below {
-        let lookup = Lookup::RRset {
-            owner: NamePattern::Below(NameBuf::from_text(name)?),
-            rrtype: TypeFilter::Any,
-            bailiwick: None,
-        };
-        scans.push((format!("`rrset` `*.{name}`"), lookup));
+        scans.push((format!("`rrset` `*.{name}`"), below(name)?));
     }
     for range in &args.ip {
         let (lo, hi) = range

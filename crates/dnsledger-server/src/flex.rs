@@ -131,12 +131,13 @@ pub fn produce(
             Ok(row) => row,
             Err(error) => return failure(error, state),
         };
-        if !query.rrtype.admits(row.rrtype()) || !params.fence.admits(&row.seen) {
+        let rrtype = row.rrtype();
+        if !query.rrtype.admits(rrtype) || !params.fence.admits(&row.seen) {
             continue;
         }
         let text = row_text(&row, query.target);
         match &mut current {
-            Some(group) if group.text == text && group.rrtype == row.rrtype() => {
+            Some(group) if group.text == text && group.rrtype == rrtype => {
                 group.seen.merge(&row.seen);
             }
             _ => {
@@ -174,8 +175,9 @@ fn row_text(row: &Row, target: FlexTarget) -> String {
     match target {
         FlexTarget::RRnames => push_name_text(&mut text, row.rrname()),
         FlexTarget::Rdata => {
-            if let Some(rdata) = row.rdata().next() {
-                push_rdata_text(&mut text, row.rrtype(), rdata);
+            let parts = row.parts();
+            if let Some(rdata) = parts.rdata().next() {
+                push_rdata_text(&mut text, parts.rrtype, rdata);
             }
         }
     }

@@ -132,13 +132,6 @@ pub fn forward_entry_owner(key: &[u8]) -> Option<&[u8]> {
     skip_fname(key)?.is_empty().then_some(key)
 }
 
-/// Reads an `rname` at the start of `bytes`: the canonical wire name and the bytes after it.
-pub fn take_rname(bytes: &[u8]) -> Option<(Vec<u8>, &[u8])> {
-    let mut wire = Vec::new();
-    let rest = take_rname_into(bytes, &mut wire)?;
-    Some((wire, rest))
-}
-
 /// Reads an `rname` at the start of `bytes` and appends its canonical wire name to `out`;
 /// returns the bytes after it. Allocates nothing but what `out` grows by.
 pub fn take_rname_into<'b>(bytes: &'b [u8], out: &mut Vec<u8>) -> Option<&'b [u8]> {
@@ -451,6 +444,13 @@ pub fn current_rdata_key(key: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use dnsledger_wire::NameBuf;
+
+    /// The canonical wire name of the `rname` at the start of `bytes`, and the bytes after it.
+    fn take_rname(bytes: &[u8]) -> Option<(Vec<u8>, &[u8])> {
+        let mut wire = Vec::new();
+        let rest = take_rname_into(bytes, &mut wire)?;
+        Some((wire, rest))
+    }
 
     fn wire(text: &str) -> Vec<u8> {
         NameBuf::from_text(text).unwrap().as_wire().to_vec()
