@@ -314,11 +314,44 @@ impl Store {
                 .any(|name| PER_FAMILY.iter().any(|p| self.int_property(name, p) > 0))
     }
 
+    /// For a bulk load that ends with [`Store::compact`]: until then, tables that
+    /// compactions write to the bottom level take LZ4, as the levels above it do, instead
+    /// of zstd with a dictionary trained for each table. The final compaction rewrites every
+    /// table anyway, and the zstd work was the costliest part of an ingest's background
+    /// compactions (`docs/BENCHMARKS.md`, store run 17). [`Store::compact`] restores the
+    /// bottom level's compression before it starts; a process that stops before leaves LZ4
+    /// tables at the bottom until later compactions rewrite them.
+    pub fn defer_bottom_level_compression(&self) -> Result<(), StoreError> {
+        self.set_bottom_level_compression(&[
+            ("bottommost_compression", "kLZ4Compression"),
+            ("bottommost_compression_opts", "{enabled=false}"),
+        ])
+    }
+
+    /// The bottom level's compression as `cf_options` configures it (the dictionary sizes
+    /// set at open stay as they were; only the switches change).
+    fn restore_bottom_level_compression(&self) -> Result<(), StoreError> {
+        self.set_bottom_level_compression(&[
+            ("bottommost_compression", "kZSTD"),
+            ("bottommost_compression_opts", "{enabled=true}"),
+        ])
+    }
+
+    fn set_bottom_level_compression(&self, settings: &[(&str, &str)]) -> Result<(), StoreError> {
+        for name in cf::ALL {
+            self.db
+                .set_options_cf(self.handle(name), settings)
+                .map_err(|e| self.engine_error(e))?;
+        }
+        Ok(())
+    }
+
     /// Rewrites every column family into its bottom level and waits until that is done.
     /// Merge operands collapse into one value per row (fewer bytes, and reads stop merging
     /// them again), and a lookup probes one level instead of several. Costs about what
     /// writing the store once did: for the end of a large ingest, not for every batch.
-    pub fn compact(&self) {
+    pub fn compact(&self) -> Result<(), StoreError> {
+        self.restore_bottom_level_compression()?;
         let mut options = rocksdb::CompactOptions::default();
         options.set_exclusive_manual_compaction(true);
         // Files this compaction itself writes to the bottom level are not rewritten again.
@@ -327,6 +360,7 @@ impl Store {
             self.db
                 .compact_range_cf_opt(self.handle(name), None::<&[u8]>, None::<&[u8]>, &options);
         }
+        Ok(())
     }
 
     /// Table files of a column family per level, level 0 first.
@@ -644,7 +678,7 @@ mod tests {
         let before = all_rows(&store);
         // Three overlapping level-0 files: below the trigger of an automatic compaction.
         assert_eq!(store.files_per_level(cf::RRSET)[0], 3);
-        store.compact();
+        store.compact().unwrap();
         for name in cf::ALL {
             let levels = store.files_per_level(name);
             let occupied = levels.iter().filter(|&&files| files > 0).count();
@@ -654,6 +688,58 @@ mod tests {
         assert_eq!(after, before);
         assert_eq!(after.len(), 400);
         assert!(after.iter().all(|(_, _, _, count)| *count == 3));
+    }
+
+    #[test]
+    fn a_deferred_bottom_level_takes_lz4_until_the_compaction_restores_zstd() {
+        use dnsledger_rrset::{RRset, Seen};
+        use dnsledger_wire::NameBuf;
+        let observations: Vec<Observation> = (0..20_000u32)
+            .map(|i| Observation {
+                rrset: RRset::new(
+                    NameBuf::from_text(&format!("www.host-{i}.example{}.com.", i % 97)).unwrap(),
+                    1,
+                    Some(NameBuf::from_text("com.").unwrap()),
+                    vec![i.to_be_bytes().to_vec()],
+                ),
+                seen: Seen {
+                    time_first: 1_700_000_000 + i64::from(i),
+                    time_last: 1_700_000_100 + i64::from(i),
+                    count: 1,
+                },
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        // Bytes of the RRset family's tables once compacted: `deferred` defers the bottom
+        // level's compression first, `restored` compacts with `Store::compact` (which
+        // restores it) rather than with a bare compaction.
+        let compacted_bytes = |label: &str, deferred: bool, restored: bool| {
+            let store = Store::open(&dir.path().join(label), Access::Ingest).unwrap();
+            if deferred {
+                store.defer_bottom_level_compression().unwrap();
+            }
+            store
+                .write(&[(Source::Sensor, &observations)], None)
+                .unwrap();
+            if restored {
+                store.compact().unwrap();
+            } else {
+                let handle = store.handle(cf::RRSET);
+                store
+                    .db
+                    .compact_range_cf(handle, None::<&[u8]>, None::<&[u8]>);
+            }
+            store.int_property(cf::RRSET, "rocksdb.total-sst-files-size")
+        };
+        let zstd = compacted_bytes("zstd", false, true);
+        let restored = compacted_bytes("restored", true, true);
+        let lz4 = compacted_bytes("lz4", true, false);
+        assert!(zstd > 0);
+        assert_eq!(
+            restored, zstd,
+            "the compaction restores zstd with its dictionary"
+        );
+        assert!(lz4 > zstd * 5 / 4, "deferred: {lz4} bytes, zstd: {zstd}");
     }
 
     /// A row as (rrname, rrtype, rdata, count).

@@ -83,6 +83,12 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
             args.db.display()
         )
     })?;
+    if args.compact {
+        // The compaction at the end rewrites every table: zstd before it is wasted work.
+        store
+            .defer_bottom_level_compression()
+            .context("configuring the store for a compacted load")?;
+    }
     let plan = plan(&store, &args.inputs).context("the store failed")?;
     let bar = progress_bar(&args.inputs);
     let mut stats = IngestStats::default();
@@ -99,7 +105,7 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
         }
     }
     if args.compact && status != exit::INTERRUPTED {
-        compact(&store, &bar);
+        compact(&store, &bar)?;
     }
     bar.finish_and_clear();
     let one_stream = match stats.ingest.captures_read_as_one_stream {
@@ -124,14 +130,15 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
     Ok(status)
 }
 
-fn compact(store: &Store, bar: &ProgressBar) {
+fn compact(store: &Store, bar: &ProgressBar) -> Result<()> {
     bar.set_message("compacting the store");
     let start = std::time::Instant::now();
-    store.compact();
+    store.compact().context("compacting the store")?;
     eprintln!(
         "dnsledger ingest: compacted the store in {:.1} s",
         start.elapsed().as_secs_f64()
     );
+    Ok(())
 }
 
 /// One input: errors that concern only this input are reported and remembered in the exit
