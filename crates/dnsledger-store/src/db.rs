@@ -559,6 +559,8 @@ fn cf_options(name: &str, access: Access, cache: &rocksdb::Cache) -> Options {
         options.set_memtable_factory(rocksdb::MemtableFactory::Vector);
     }
     options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    // `Store::restore_bottom_level_compression` switches these back on after a deferral:
+    // a change of codec here changes it there too.
     options.set_bottommost_compression_type(rocksdb::DBCompressionType::Zstd);
     // Window bits and strategy as RocksDB's defaults, zstd's default level, a 16 KiB
     // dictionary trained on up to 100 times as many bytes of each compaction's input.
